@@ -1,0 +1,1 @@
+"""metalnet: the provisioning network for bare-metal machines."""

@@ -1,0 +1,3 @@
+from metalnet.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,229 @@
+"""The generic Neutron v2.0 routes: list, create (single and bulk), show, update,
+delete and the tags sub-resource, for every :class:`ResourceKind`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from metalnet.api.deps import context_of, store_of
+from metalnet.api.neutron.kinds import KINDS, ResourceKind
+from metalnet.api.neutron.query import page_links, parse_list, project_fields
+from metalnet.core.context import RequestContext
+from metalnet.core.repo import UnitOfWork
+from metalnet.core.resources import check_revision
+from metalnet.core.tags import check_tag, replace_tags
+from metalnet.errors import BadRequest, InvalidInput, NotFound, PreconditionFailed
+
+
+def validation_message(exc: ValidationError) -> str:
+    """One readable line for a pydantic error, in Neutron's wording where it has one."""
+    extra = [str(e["loc"][-1]) for e in exc.errors() if e["type"] == "extra_forbidden"]
+    if extra:
+        return "Unrecognized attribute(s) '" + ", ".join(extra) + "'"
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"Invalid input for {where}. Reason: {first['msg']}."
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(reason=f"the body is not valid JSON ({exc})") from exc
+
+
+def _expected_revision(request: Request) -> int | None:
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "revision_number":
+            if not value.isdigit():
+                raise InvalidInput(reason=f"bad If-Match header '{header}'")
+            return int(value)
+    raise PreconditionFailed("If-Match must be revision_number=N")
+
+
+def _attributes(kind: ResourceKind, body: Any, schema: Any) -> dict[str, Any]:
+    try:
+        return kind.attributes(body, schema)
+    except ValidationError as exc:
+        raise BadRequest(resource=kind.singular, reason=validation_message(exc)) from exc
+
+
+def _unwrap(kind: ResourceKind, payload: Any) -> tuple[list[Any], bool]:
+    """The resource bodies of a POST, and whether it was a bulk request."""
+    if isinstance(payload, dict) and set(payload) == {kind.plural}:
+        items = payload[kind.plural]
+        if not isinstance(items, list) or not items:
+            raise BadRequest(resource=kind.singular, reason=f"'{kind.plural}' must be a non-empty list")
+        return items, True
+    if isinstance(payload, dict) and set(payload) == {kind.singular}:
+        return [payload[kind.singular]], False
+    raise BadRequest(
+        resource=kind.singular,
+        reason=f"the body must be {{'{kind.singular}': {{...}}}} or {{'{kind.plural}': [...]}}",
+    )
+
+
+def _in_unit_of_work(request: Request, work: Callable[[UnitOfWork], Any], write: bool) -> Any:
+    with store_of(request).unit_of_work(readonly=not write) as uow:
+        result = work(uow)
+        if write:
+            uow.commit()
+        return result
+
+
+def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
+    base = f"/v2.0/{kind.plural}"
+
+    async def list_resources(request: Request) -> JSONResponse:
+        ctx = context_of(request)
+        params = request.query_params.multi_items()
+        parsed = parse_list(kind, params, None if ctx.is_admin else ctx.project_id)
+
+        def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+            return kind.render(uow, kind.repo(uow).list(parsed.query))
+
+        items = await run_in_threadpool(_in_unit_of_work, request, work, False)
+        body: dict[str, Any] = {kind.plural: [project_fields(i, parsed.fields) for i in items]}
+        links = page_links(request.url.path, params, parsed.query, [i["id"] for i in items])
+        if links:
+            body[f"{kind.plural}_links"] = links
+        return JSONResponse(body)
+
+    async def create_resources(request: Request) -> JSONResponse:
+        ctx = context_of(request)
+        items, bulk = _unwrap(kind, await _json_body(request))
+        attrs = [_attributes(kind, item, kind.create_schema) for item in items]
+
+        def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+            return kind.render(uow, kind.create(uow, ctx, attrs))
+
+        created = await run_in_threadpool(_in_unit_of_work, request, work, True)
+        body = {kind.plural: created} if bulk else {kind.singular: created[0]}
+        return JSONResponse(body, status_code=201)
+
+    async def show_resource(request: Request, resource_id: str) -> Response:
+        ctx = context_of(request)
+        fields = [f for v in request.query_params.getlist("fields") for f in v.split(",") if f]
+
+        def work(uow: UnitOfWork) -> dict[str, Any]:
+            return kind.render(uow, [kind.get(uow, ctx, resource_id)])[0]
+
+        item = await run_in_threadpool(_in_unit_of_work, request, work, False)
+        etag = f'"{item["revision_number"]}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return JSONResponse({kind.singular: project_fields(item, fields)}, headers={"ETag": etag})
+
+    async def update_resource(request: Request, resource_id: str) -> JSONResponse:
+        ctx = context_of(request)
+        expected = _expected_revision(request)
+        payload = await _json_body(request)
+        if not isinstance(payload, dict) or set(payload) != {kind.singular}:
+            raise BadRequest(resource=kind.singular, reason=f"the body must be {{'{kind.singular}': {{...}}}}")
+        changes = _attributes(kind, payload[kind.singular], kind.update_schema)
+
+        def work(uow: UnitOfWork) -> dict[str, Any]:
+            return kind.render(uow, [kind.update(uow, ctx, resource_id, changes, expected)])[0]
+
+        item = await run_in_threadpool(_in_unit_of_work, request, work, True)
+        return JSONResponse({kind.singular: item})
+
+    async def delete_resource(request: Request, resource_id: str) -> Response:
+        ctx = context_of(request)
+        expected = _expected_revision(request)
+
+        def work(uow: UnitOfWork) -> None:
+            check_revision(kind.get(uow, ctx, resource_id), expected)
+            kind.delete(uow, ctx, resource_id)
+
+        await run_in_threadpool(_in_unit_of_work, request, work, True)
+        return Response(status_code=204)
+
+    router.add_api_route(base, list_resources, methods=["GET"], summary=f"List {kind.plural}")
+    router.add_api_route(base, create_resources, methods=["POST"], status_code=201,
+                         summary=f"Create {kind.plural} (one, or several all-or-nothing)")
+    item = base + "/{resource_id}"
+    router.add_api_route(item, show_resource, methods=["GET"], summary=f"Show a {kind.singular}")
+    router.add_api_route(item, update_resource, methods=["PUT"], summary=f"Update a {kind.singular}")
+    router.add_api_route(item, delete_resource, methods=["DELETE"], status_code=204,
+                         summary=f"Delete a {kind.singular}")
+    _add_tag_routes(router, kind, item + "/tags")
+
+
+def _add_tag_routes(router: APIRouter, kind: ResourceKind, base: str) -> None:
+    def tag_work(
+        request: Request, resource_id: str, change: Callable[[tuple[str, ...]], list[str]] | None
+    ) -> tuple[str, ...]:
+        ctx: RequestContext = context_of(request)
+
+        def work(uow: UnitOfWork) -> tuple[str, ...]:
+            obj = kind.get(uow, ctx, resource_id)
+            if change is not None:
+                obj = replace_tags(uow, kind.repo(uow), obj, change(obj.tags))
+            return tuple(obj.tags)
+
+        return _in_unit_of_work(request, work, change is not None)  # type: ignore[no-any-return]
+
+    async def list_tags(request: Request, resource_id: str) -> JSONResponse:
+        tags = await run_in_threadpool(tag_work, request, resource_id, None)
+        return JSONResponse({"tags": list(tags)})
+
+    async def replace_all(request: Request, resource_id: str) -> JSONResponse:
+        payload = await _json_body(request)
+        if not isinstance(payload, dict) or not isinstance(payload.get("tags"), list):
+            raise BadRequest(resource="tags", reason="the body must be {'tags': [...]}")
+        wanted = [check_tag(str(t)) for t in payload["tags"]]
+        tags = await run_in_threadpool(tag_work, request, resource_id, lambda _: wanted)
+        return JSONResponse({"tags": list(tags)})
+
+    async def remove_all(request: Request, resource_id: str) -> Response:
+        await run_in_threadpool(tag_work, request, resource_id, lambda _: [])
+        return Response(status_code=204)
+
+    async def check_one(request: Request, resource_id: str, tag: str) -> Response:
+        tags = await run_in_threadpool(tag_work, request, resource_id, None)
+        if tag not in tags:
+            raise NotFound(f"Tag {tag} could not be found for {kind.singular} {resource_id}.")
+        return Response(status_code=204)
+
+    async def add_one(request: Request, resource_id: str, tag: str) -> Response:
+        check_tag(tag)
+        await run_in_threadpool(tag_work, request, resource_id, lambda tags: [*tags, tag])
+        return Response(status_code=201)
+
+    async def remove_one(request: Request, resource_id: str, tag: str) -> Response:
+        def without(current: tuple[str, ...]) -> list[str]:
+            if tag not in current:
+                raise NotFound(f"Tag {tag} could not be found for {kind.singular} {resource_id}.")
+            return [t for t in current if t != tag]
+
+        await run_in_threadpool(tag_work, request, resource_id, without)
+        return Response(status_code=204)
+
+    router.add_api_route(base, list_tags, methods=["GET"], summary=f"Tags of a {kind.singular}")
+    router.add_api_route(base, replace_all, methods=["PUT"], summary="Replace all tags")
+    router.add_api_route(base, remove_all, methods=["DELETE"], status_code=204, summary="Remove all tags")
+    one = base + "/{tag}"
+    router.add_api_route(one, check_one, methods=["GET"], status_code=204, summary="Check a tag")
+    router.add_api_route(one, add_one, methods=["PUT"], status_code=201, summary="Add a tag")
+    router.add_api_route(one, remove_one, methods=["DELETE"], status_code=204, summary="Remove a tag")
+
+
+def neutron_router() -> APIRouter:
+    """Routes of networks, subnets and ports."""
+    router = APIRouter(tags=["neutron"])
+    for kind in KINDS:
+        _add_resource_routes(router, kind)
+    return router

@@ -1,0 +1,69 @@
+"""Settings and counters of the TFTP server, plain dataclasses shared by listener and sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from metalnet.wire.tftp.packet import BLKSIZE_MAX, BLKSIZE_MIN, WINDOWSIZE_MAX, WINDOWSIZE_MIN
+
+
+@dataclass(frozen=True, slots=True)
+class TftpConfig:
+    """Limits and timers of the TFTP server; validated on construction.
+
+    :param max_sessions: transfers running at once; further requests get ERROR 0.
+    :param max_sessions_per_client: transfers at once from one client IP address.
+    :param retransmit_timeout: seconds before the first resend, unless the client
+        negotiates ``timeout`` (RFC 2349); doubled after each resend.
+    :param max_retransmit_timeout: cap of the doubling.
+    :param max_retries: resends of one packet or window before the session gives up,
+        which also ends idle sessions whose client went away.
+    :param max_blksize: largest block size granted (RFC 2348 lets the server lower it).
+    :param max_windowsize: largest window granted (RFC 7440 lets the server lower it).
+    :param read_ahead: bytes read from the file at once (at least one window).
+    """
+
+    max_sessions: int = 512
+    max_sessions_per_client: int = 8
+    retransmit_timeout: float = 1.0
+    max_retransmit_timeout: float = 4.0
+    max_retries: int = 5
+    max_blksize: int = BLKSIZE_MAX
+    max_windowsize: int = 64
+    read_ahead: int = 256 * 1024
+
+    def __post_init__(self) -> None:
+        if self.max_sessions < 1 or self.max_sessions_per_client < 1:
+            raise ValueError("session limits must be at least 1")
+        if not 0 < self.retransmit_timeout <= self.max_retransmit_timeout:
+            raise ValueError("need 0 < retransmit_timeout <= max_retransmit_timeout")
+        if self.max_retries < 0:
+            raise ValueError("max_retries must not be negative")
+        if not BLKSIZE_MIN <= self.max_blksize <= BLKSIZE_MAX:
+            raise ValueError(f"max_blksize must be within {BLKSIZE_MIN}..{BLKSIZE_MAX}")
+        if not WINDOWSIZE_MIN <= self.max_windowsize <= WINDOWSIZE_MAX:
+            raise ValueError(f"max_windowsize must be within {WINDOWSIZE_MIN}..{WINDOWSIZE_MAX}")
+        if self.read_ahead < 1:
+            raise ValueError("read_ahead must be positive")
+
+
+@dataclass(slots=True)
+class TftpCounters:
+    """Running totals of one server; ``drops`` counts ignored or refused packets by reason."""
+
+    requests: int = 0
+    transfers_started: int = 0
+    transfers_completed: int = 0
+    transfers_failed: int = 0
+    transfers_aborted_by_client: int = 0
+    data_sent: int = 0
+    bytes_sent: int = 0
+    retransmits: int = 0
+    oacks_sent: int = 0
+    errors_sent: int = 0
+    errors_received: int = 0
+    drops: dict[str, int] = field(default_factory=dict)
+
+    def drop(self, reason: str) -> None:
+        """Count one packet dropped or refused for ``reason``."""
+        self.drops[reason] = self.drops.get(reason, 0) + 1

@@ -1,0 +1,309 @@
+"""The TFTP listener: parses requests on the well-known port and starts one session each.
+
+Read-only: write requests get ERROR 2. Refusals (missing file, refused path,
+write, limits, malformed request) are answered from the listening socket, so a
+flood of bad requests never costs a socket; accepted reads run in their own
+task on their own socket (:mod:`metalnet.boot.tftp_session`).
+
+Run standalone with ``python -m metalnet.boot.tftp_server --root DIR --listen HOST:PORT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from dataclasses import dataclass
+
+from metalnet.boot import events
+from metalnet.boot.errors import AccessDenied, FileNotFound
+from metalnet.boot.events import EventHook
+from metalnet.boot.sources import FileSource, StaticRoot
+from metalnet.boot.tftp_config import TftpConfig, TftpCounters
+from metalnet.boot.tftp_session import TransferSession
+from metalnet.boot.tftp_transfer import Status, negotiate
+from metalnet.errors import MetalnetError
+from metalnet.wire.errors import WireError
+from metalnet.wire.tftp.packet import ERROR, RRQ, WRQ, ErrorCode, from_wire
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+
+
+@dataclass(slots=True)
+class _Active:
+    task: asyncio.Task[None]
+    request: bytes
+
+
+class _Listener(asyncio.DatagramProtocol):
+    def __init__(self, server: TftpServer) -> None:
+        self._server = server
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        self._server.handle_request(data, (str(addr[0]), int(str(addr[1]))))
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("tftp listener: %s", exc)
+
+
+class TftpServer:
+    """A read-only TFTP server over a :class:`~metalnet.boot.sources.FileSource`.
+
+    :param source: where files come from.
+    :param config: limits and timers.
+    :param on_event: called with the events of :mod:`metalnet.boot.events`.
+    """
+
+    def __init__(
+        self,
+        source: FileSource,
+        config: TftpConfig | None = None,
+        *,
+        on_event: EventHook | None = None,
+    ) -> None:
+        self.source = source
+        self.config = config or TftpConfig()
+        self.counters = TftpCounters()
+        self._on_event = on_event
+        self._transport: asyncio.DatagramTransport | None = None
+        self._host = ""
+        self._sessions: dict[Address, _Active] = {}
+        self._per_client: dict[str, int] = {}
+
+    @property
+    def address(self) -> Address:
+        """The bound ``(host, port)``; valid after :meth:`start`."""
+        if self._transport is None:
+            raise RuntimeError("the TFTP server is not started")
+        host, port = self._transport.get_extra_info("sockname")[:2]
+        return str(host), int(port)
+
+    @property
+    def session_count(self) -> int:
+        """Transfers running now."""
+        return len(self._sessions)
+
+    async def start(self, host: str = "0.0.0.0", port: int = 69) -> Address:
+        """Bind the listener (port 0 picks a free one); return the bound address.
+
+        Sessions bind to the same ``host``: give the address clients were told
+        (DHCP next-server), since with a wildcard the kernel chooses the reply's
+        source address by route.
+        """
+        loop = asyncio.get_running_loop()
+        self._transport, _ = await loop.create_datagram_endpoint(
+            lambda: _Listener(self), local_addr=(host, port)
+        )
+        self._host = host
+        return self.address
+
+    async def close(self) -> None:
+        """Stop listening and cancel running transfers."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        tasks = [active.task for active in self._sessions.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def handle_request(self, data: bytes, client: Address) -> None:
+        """Answer one datagram that arrived on the listening port; never raises."""
+        self.counters.requests += 1
+        try:
+            packet = from_wire(data)
+        except WireError as exc:
+            if data[:2] in (b"\0\1", b"\0\2"):
+                # A request we cannot read (such as mode "mail"): say so, RFC 1350 code 4.
+                self._refuse(client, "", ErrorCode.ILLEGAL_OPERATION, "malformed-request", str(exc))
+            else:
+                self.counters.drop("malformed")
+            return
+        if isinstance(packet, WRQ):
+            self._refuse(
+                client, packet.filename, ErrorCode.ACCESS_VIOLATION, "write-request", "read-only"
+            )
+            return
+        if not isinstance(packet, RRQ):
+            self.counters.drop("not-a-request")
+            return
+        try:
+            self._start_transfer(packet, data, client)
+        except Exception:  # a bad request must never stop the listener
+            log.exception("tftp: request from %s:%s failed", *client)
+            self.counters.drop("internal-error")
+
+    def _start_transfer(self, request: RRQ, data: bytes, client: Address) -> None:
+        existing = self._sessions.get(client)
+        if existing is not None:
+            if existing.request == data:
+                # The client resent its request before our first answer reached it.
+                self.counters.drop("duplicate-request")
+                return
+            existing.task.cancel()  # a new request from the same port replaces the old one
+            self._forget(client, existing)
+        if len(self._sessions) >= self.config.max_sessions:
+            self._refuse(client, request.filename, ErrorCode.NOT_DEFINED, "too-many-sessions")
+            return
+        if self._per_client.get(client[0], 0) >= self.config.max_sessions_per_client:
+            self._refuse(
+                client, request.filename, ErrorCode.NOT_DEFINED, "too-many-client-sessions"
+            )
+            return
+        try:
+            file = self.source.open(request.filename)
+        except FileNotFound:
+            self._refuse(client, request.filename, ErrorCode.FILE_NOT_FOUND, "not-found")
+            return
+        except AccessDenied as exc:
+            self._refuse(
+                client, request.filename, ErrorCode.ACCESS_VIOLATION, "access-denied", exc.message
+            )
+            return
+        except (MetalnetError, OSError) as exc:
+            self._refuse(client, request.filename, ErrorCode.NOT_DEFINED, "open-failed", str(exc))
+            return
+        try:
+            negotiation = negotiate(request, file.size, self.config)
+            sock = self._session_socket(client)
+        except OSError as exc:
+            file.close()
+            self._refuse(client, request.filename, ErrorCode.NOT_DEFINED, "socket-failed", str(exc))
+            return
+        session = TransferSession(sock, file, negotiation, self.config, self.counters)
+        task = asyncio.get_running_loop().create_task(
+            self._run(session, client, request.filename, file.size)
+        )
+        self._sessions[client] = _Active(task, data)
+        self._per_client[client[0]] = self._per_client.get(client[0], 0) + 1
+        self.counters.transfers_started += 1
+        oack = negotiation.oack.options if negotiation.oack else ()
+        self._emit(
+            events.TFTP_TRANSFER_STARTED,
+            client,
+            request.filename,
+            size=file.size,
+            blksize=negotiation.blksize,
+            windowsize=negotiation.windowsize,
+            options=dict(oack),
+        )
+
+    def _session_socket(self, client: Address) -> socket.socket:
+        family = socket.AF_INET6 if ":" in client[0] else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((self._host, 0))
+            sock.connect(client)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    async def _run(self, session: TransferSession, client: Address, path: str, size: int) -> None:
+        me = asyncio.current_task()
+        started = time.monotonic()
+        try:
+            transfer = await session.run()
+        except asyncio.CancelledError:
+            self.counters.transfers_failed += 1
+            self._emit(events.TFTP_TRANSFER_FAILED, client, path, reason="cancelled")
+            raise
+        except Exception:
+            log.exception("tftp: transfer of %r to %s:%s crashed", path, *client)
+            self.counters.transfers_failed += 1
+            self._emit(events.TFTP_TRANSFER_FAILED, client, path, reason="internal error")
+            return
+        finally:
+            active = self._sessions.get(client)
+            if active is not None and active.task is me:
+                self._forget(client, active)
+        if transfer.status is Status.COMPLETED:
+            self.counters.transfers_completed += 1
+            self._emit(
+                events.TFTP_TRANSFER_COMPLETED,
+                client,
+                path,
+                size=size,
+                seconds=round(time.monotonic() - started, 3),
+                retransmits=transfer.retransmits,
+            )
+        elif transfer.status is Status.ABORTED:
+            self.counters.transfers_aborted_by_client += 1
+            self._emit(events.TFTP_TRANSFER_ABORTED, client, path, reason=transfer.reason)
+        else:
+            self.counters.transfers_failed += 1
+            self._emit(events.TFTP_TRANSFER_FAILED, client, path, reason=transfer.reason)
+
+    def _forget(self, client: Address, active: _Active) -> None:
+        if self._sessions.get(client) is active:
+            del self._sessions[client]
+            left = self._per_client[client[0]] - 1
+            if left:
+                self._per_client[client[0]] = left
+            else:
+                del self._per_client[client[0]]
+
+    def _refuse(
+        self, client: Address, path: str, code: ErrorCode, reason: str, message: str = ""
+    ) -> None:
+        self.counters.drop(reason)
+        text = message or reason.replace("-", " ")
+        if self._transport is not None:
+            self.counters.errors_sent += 1
+            self._transport.sendto(ERROR(code, text.replace("\0", "")).to_wire(), client)
+        self._emit(events.TFTP_REQUEST_REFUSED, client, path, code=int(code), reason=reason)
+
+    def _emit(self, name: str, client: Address, path: str, **details: object) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(name, client, path, **details)
+        except Exception:  # the hook is someone else's code; the server goes on
+            log.exception("tftp: event hook failed for %s", name)
+
+
+def _parse_listen(value: str) -> Address:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+async def _serve(root: str, listen: Address, config: TftpConfig) -> None:
+    server = TftpServer(StaticRoot(root), config)
+    host, port = await server.start(*listen)
+    print(f"tftp listening on {host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+        print(f"tftp counters: {server.counters}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve ``--root`` read-only over TFTP on ``--listen`` until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(description="metalnet read-only TFTP server")
+    parser.add_argument("--root", required=True, help="directory to serve")
+    parser.add_argument("--listen", type=_parse_listen, default=("0.0.0.0", 69), help="HOST:PORT")
+    parser.add_argument("--max-sessions", type=int, default=TftpConfig.max_sessions)
+    parser.add_argument("--max-windowsize", type=int, default=TftpConfig.max_windowsize)
+    args = parser.parse_args(argv)
+    config = TftpConfig(max_sessions=args.max_sessions, max_windowsize=args.max_windowsize)
+    logging.basicConfig(level=logging.WARNING)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args.root, args.listen, config))
+
+
+if __name__ == "__main__":
+    main()

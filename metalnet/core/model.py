@@ -1,0 +1,117 @@
+"""The domain records: networks, subnets and ports.
+
+Plain frozen dataclasses with no framework. Addresses are kept as strings in the
+canonical form :mod:`ipaddress` prints, MACs as lowercase ``aa:bb:cc:dd:ee:ff``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """An L2 domain. ``physical_network`` names the wire it lives on."""
+
+    id: str
+    project_id: str
+    name: str = ""
+    description: str = ""
+    admin_state_up: bool = True
+    shared: bool = False
+    status: str = "ACTIVE"
+    mtu: int = 1500
+    network_type: str = "flat"
+    physical_network: str | None = None
+    segmentation_id: int | None = None
+    unknown_mac_policy: str = "ignore"
+    tags: tuple[str, ...] = ()
+    revision_number: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationPool:
+    """An inclusive range of addresses that IPAM may hand out."""
+
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostRoute:
+    """A static route sent to clients (DHCP option 121)."""
+
+    destination: str
+    nexthop: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subnet:
+    """An IPv4 subnet of a network."""
+
+    id: str
+    network_id: str
+    project_id: str
+    cidr: str
+    name: str = ""
+    description: str = ""
+    ip_version: int = 4
+    gateway_ip: str | None = None
+    enable_dhcp: bool = True
+    allocation_pools: tuple[AllocationPool, ...] = ()
+    dns_nameservers: tuple[str, ...] = ()
+    host_routes: tuple[HostRoute, ...] = ()
+    tags: tuple[str, ...] = ()
+    revision_number: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FixedIP:
+    """One address a port holds on a subnet."""
+
+    subnet_id: str
+    ip_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraDhcpOpt:
+    """A DHCP option attached to a port, in Neutron's form.
+
+    ``opt_name`` may carry one ``tag:NAME,`` or ``tag:!NAME,`` prefix
+    (see :mod:`metalnet.core.dhcp_opts`).
+    """
+
+    opt_name: str
+    opt_value: str
+    ip_version: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """A MAC address attached to a network, with its addresses and DHCP options."""
+
+    id: str
+    network_id: str
+    project_id: str
+    mac_address: str
+    name: str = ""
+    description: str = ""
+    fixed_ips: tuple[FixedIP, ...] = ()
+    device_id: str = ""
+    device_owner: str = ""
+    binding_host_id: str = ""
+    binding_vnic_type: str = "normal"
+    binding_profile: dict[str, Any] = field(default_factory=dict)
+    extra_dhcp_opts: tuple[ExtraDhcpOpt, ...] = ()
+    admin_state_up: bool = True
+    status: str = "DOWN"
+    tags: tuple[str, ...] = ()
+    revision_number: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

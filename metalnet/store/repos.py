@@ -1,0 +1,408 @@
+"""SQL implementations of the :mod:`metalnet.core.repo` protocols."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    Connection,
+    ColumnElement,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from metalnet.core.model import (
+    AllocationPool,
+    ExtraDhcpOpt,
+    FixedIP,
+    HostRoute,
+    Network,
+    Port,
+    Subnet,
+)
+from metalnet.core.repo import ListQuery
+from metalnet.errors import Conflict, IpAddressInUse, MacAddressInUse
+from metalnet.store import tables as t
+from metalnet.store.listing import ListSpec, marker_row, ordered_page, where_clause
+
+T = TypeVar("T", Network, Subnet, Port)
+
+_STANDARD = ("id", "project_id", "name", "description", "revision_number", "created_at", "updated_at")
+
+
+def _columns(*names: str) -> dict[str, str]:
+    return {name: name for name in (*_STANDARD, *names)}
+
+
+def _tags_text(tags: Iterable[str]) -> str:
+    tags = list(tags)
+    return f",{','.join(tags)}," if tags else ""
+
+
+def _tags_tuple(text: str) -> tuple[str, ...]:
+    return tuple(tag for tag in text.split(",") if tag)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite gives naive datetimes back; everything metalnet stores is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _standard_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "project_id": row["project_id"],
+        "name": row["name"],
+        "description": row["description"],
+        "tags": _tags_tuple(row["tags"]),
+        "revision_number": row["revision_number"],
+        "created_at": _aware(row["created_at"]),
+        "updated_at": _aware(row["updated_at"]),
+    }
+
+
+def _standard_to_row(obj: Network | Subnet | Port) -> dict[str, Any]:
+    return {
+        "id": obj.id,
+        "project_id": obj.project_id,
+        "name": obj.name,
+        "description": obj.description,
+        "tags": _tags_text(obj.tags),
+        "revision_number": obj.revision_number,
+        "created_at": obj.created_at,
+        "updated_at": obj.updated_at,
+    }
+
+
+def _integrity_conflict(exc: IntegrityError, network_id: str, detail: str) -> Conflict:
+    """Name the unique rule a concurrent writer broke."""
+    text = str(exc.orig)
+    if "uq_ports_network_mac" in text or "ports.network_id, ports.mac_address" in text:
+        return MacAddressInUse(net_id=network_id, mac=detail)
+    if "uq_ip_allocations_subnet_ip" in text or "ip_allocations.subnet_id" in text:
+        return IpAddressInUse(net_id=network_id, ip_address=detail)
+    return Conflict(reason=f"conflicting change: {text.splitlines()[0]}")
+
+
+class _TableRepo(Generic[T]):
+    """Get/list/add/update/delete over one table; subclasses map rows."""
+
+    spec: ListSpec
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def to_row(self, obj: T) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def from_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[T]:
+        raise NotImplementedError
+
+    def visibility(self, project_id: str) -> ColumnElement[bool]:
+        return self.spec.table.c.project_id == project_id
+
+    def get(self, resource_id: str) -> T | None:
+        table = self.spec.table
+        row = self.connection.execute(select(table).where(table.c.id == resource_id)).first()
+        return self.from_rows([row._mapping])[0] if row else None
+
+    def list(self, query: ListQuery) -> list[T]:
+        statement = select(self.spec.table).where(where_clause(self.spec, query.filters))
+        if query.visible_to_project is not None:
+            statement = statement.where(self.visibility(query.visible_to_project))
+        marker = marker_row(self.spec, self.connection, query.marker)
+        statement = ordered_page(
+            self.spec, statement, query.sorts, query.limit, marker, query.page_reverse
+        )
+        rows = [r._mapping for r in self.connection.execute(statement)]
+        if query.page_reverse:
+            rows.reverse()
+        return self.from_rows(rows)
+
+    def add_many(self, items: Sequence[T]) -> None:
+        if items:
+            self.connection.execute(insert(self.spec.table), [self.to_row(i) for i in items])
+
+    def update(self, item: T) -> None:
+        table = self.spec.table
+        self.connection.execute(update(table).where(table.c.id == item.id).values(self.to_row(item)))
+
+    def delete(self, resource_id: str) -> None:
+        table = self.spec.table
+        self.connection.execute(delete(table).where(table.c.id == resource_id))
+
+
+class SqlNetworkRepo(_TableRepo[Network]):
+    """Networks in SQL."""
+
+    spec = ListSpec(
+        t.networks,
+        _columns(
+            "admin_state_up", "shared", "status", "mtu", "network_type", "physical_network",
+            "segmentation_id", "unknown_mac_policy",
+        ),
+        {},
+    )
+
+    def visibility(self, project_id: str) -> ColumnElement[bool]:
+        return or_(t.networks.c.project_id == project_id, t.networks.c.shared.is_(True))
+
+    def to_row(self, obj: Network) -> dict[str, Any]:
+        return {
+            **_standard_to_row(obj),
+            "admin_state_up": obj.admin_state_up,
+            "shared": obj.shared,
+            "status": obj.status,
+            "mtu": obj.mtu,
+            "network_type": obj.network_type,
+            "physical_network": obj.physical_network,
+            "segmentation_id": obj.segmentation_id,
+            "unknown_mac_policy": obj.unknown_mac_policy,
+        }
+
+    def from_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[Network]:
+        return [
+            Network(
+                **_standard_from_row(row),
+                admin_state_up=row["admin_state_up"],
+                shared=row["shared"],
+                status=row["status"],
+                mtu=row["mtu"],
+                network_type=row["network_type"],
+                physical_network=row["physical_network"],
+                segmentation_id=row["segmentation_id"],
+                unknown_mac_policy=row["unknown_mac_policy"],
+            )
+            for row in rows
+        ]
+
+
+class SqlSubnetRepo(_TableRepo[Subnet]):
+    """Subnets in SQL."""
+
+    spec = ListSpec(
+        t.subnets,
+        _columns("network_id", "cidr", "ip_version", "gateway_ip", "enable_dhcp"),
+        {},
+    )
+
+    def __init__(self, connection: Connection, lock_rows: bool) -> None:
+        super().__init__(connection)
+        self.lock_rows = lock_rows
+
+    def visibility(self, project_id: str) -> ColumnElement[bool]:
+        shared_network = exists().where(
+            t.networks.c.id == t.subnets.c.network_id, t.networks.c.shared.is_(True)
+        )
+        return or_(t.subnets.c.project_id == project_id, shared_network)
+
+    def to_row(self, obj: Subnet) -> dict[str, Any]:
+        return {
+            **_standard_to_row(obj),
+            "network_id": obj.network_id,
+            "cidr": obj.cidr,
+            "ip_version": obj.ip_version,
+            "gateway_ip": obj.gateway_ip,
+            "enable_dhcp": obj.enable_dhcp,
+            "allocation_pools": [[p.start, p.end] for p in obj.allocation_pools],
+            "dns_nameservers": list(obj.dns_nameservers),
+            "host_routes": [[r.destination, r.nexthop] for r in obj.host_routes],
+        }
+
+    def from_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[Subnet]:
+        return [
+            Subnet(
+                **_standard_from_row(row),
+                network_id=row["network_id"],
+                cidr=row["cidr"],
+                ip_version=row["ip_version"],
+                gateway_ip=row["gateway_ip"],
+                enable_dhcp=row["enable_dhcp"],
+                allocation_pools=tuple(AllocationPool(s, e) for s, e in row["allocation_pools"]),
+                dns_nameservers=tuple(row["dns_nameservers"]),
+                host_routes=tuple(HostRoute(d, n) for d, n in row["host_routes"]),
+            )
+            for row in rows
+        ]
+
+    def for_network(self, network_id: str) -> list[Subnet]:
+        statement = (
+            select(t.subnets)
+            .where(t.subnets.c.network_id == network_id)
+            .order_by(t.subnets.c.created_at, t.subnets.c.id)
+        )
+        return self.from_rows([r._mapping for r in self.connection.execute(statement)])
+
+    def lock(self, subnet_id: str) -> None:
+        # SQLite units of work already hold the write lock (BEGIN IMMEDIATE).
+        if self.lock_rows:
+            self.connection.execute(
+                select(t.subnets.c.id).where(t.subnets.c.id == subnet_id).with_for_update()
+            )
+
+
+def _fixed_ip_filter(field: str) -> Any:
+    def build(values: Sequence[Any]) -> ColumnElement[bool]:
+        return exists().where(
+            t.ip_allocations.c.port_id == t.ports.c.id,
+            t.ip_allocations.c[field].in_([str(v) for v in values]),
+        )
+
+    return build
+
+
+class SqlPortRepo(_TableRepo[Port]):
+    """Ports and their address allocations in SQL."""
+
+    spec = ListSpec(
+        t.ports,
+        _columns(
+            "network_id", "mac_address", "device_id", "device_owner", "binding_host_id",
+            "binding_vnic_type", "admin_state_up", "status",
+        ),
+        {
+            "fixed_ips.ip_address": _fixed_ip_filter("ip_address"),
+            "fixed_ips.subnet_id": _fixed_ip_filter("subnet_id"),
+        },
+    )
+
+    def to_row(self, obj: Port) -> dict[str, Any]:
+        return {
+            **_standard_to_row(obj),
+            "network_id": obj.network_id,
+            "mac_address": obj.mac_address,
+            "device_id": obj.device_id,
+            "device_owner": obj.device_owner,
+            "binding_host_id": obj.binding_host_id,
+            "binding_vnic_type": obj.binding_vnic_type,
+            "binding_profile": obj.binding_profile,
+            "extra_dhcp_opts": [[o.opt_name, o.opt_value, o.ip_version] for o in obj.extra_dhcp_opts],
+            "admin_state_up": obj.admin_state_up,
+            "status": obj.status,
+        }
+
+    def from_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[Port]:
+        fixed: dict[str, list[FixedIP]] = {row["id"]: [] for row in rows}
+        if fixed:
+            allocations = self.connection.execute(
+                select(t.ip_allocations)
+                .where(t.ip_allocations.c.port_id.in_(list(fixed)))
+                .order_by(t.ip_allocations.c.port_id, t.ip_allocations.c.position)
+            )
+            for a in allocations:
+                fixed[a.port_id].append(FixedIP(a.subnet_id, a.ip_address))
+        return [
+            Port(
+                **_standard_from_row(row),
+                network_id=row["network_id"],
+                mac_address=row["mac_address"],
+                fixed_ips=tuple(fixed[row["id"]]),
+                device_id=row["device_id"],
+                device_owner=row["device_owner"],
+                binding_host_id=row["binding_host_id"],
+                binding_vnic_type=row["binding_vnic_type"],
+                binding_profile=row["binding_profile"],
+                extra_dhcp_opts=tuple(ExtraDhcpOpt(n, v, i) for n, v, i in row["extra_dhcp_opts"]),
+                admin_state_up=row["admin_state_up"],
+                status=row["status"],
+            )
+            for row in rows
+        ]
+
+    def _allocation_rows(self, ports: Sequence[Port]) -> list[dict[str, Any]]:
+        return [
+            {
+                "port_id": port.id,
+                "subnet_id": f.subnet_id,
+                "position": position,
+                "ip_address": f.ip_address,
+                "ip_int": int(ipaddress.IPv4Address(f.ip_address)),
+            }
+            for port in ports
+            for position, f in enumerate(port.fixed_ips)
+        ]
+
+    def _guarded(self, ports: Sequence[Port], work: Any) -> None:
+        try:
+            with self.connection.begin_nested():
+                work()
+        except IntegrityError as exc:
+            first = ports[0]
+            detail = first.mac_address if "mac" in str(exc.orig) else ", ".join(
+                f.ip_address for p in ports for f in p.fixed_ips
+            )
+            raise _integrity_conflict(exc, first.network_id, detail) from exc
+
+    def add_many(self, items: Sequence[Port]) -> None:
+        if not items:
+            return
+
+        def work() -> None:
+            self.connection.execute(insert(t.ports), [self.to_row(p) for p in items])
+            allocations = self._allocation_rows(items)
+            if allocations:
+                self.connection.execute(insert(t.ip_allocations), allocations)
+
+        self._guarded(items, work)
+
+    def update(self, item: Port) -> None:
+        def work() -> None:
+            super(SqlPortRepo, self).update(item)
+            self.connection.execute(
+                delete(t.ip_allocations).where(t.ip_allocations.c.port_id == item.id)
+            )
+            allocations = self._allocation_rows([item])
+            if allocations:
+                self.connection.execute(insert(t.ip_allocations), allocations)
+
+        self._guarded([item], work)
+
+    def delete(self, resource_id: str) -> None:
+        self.connection.execute(
+            delete(t.ip_allocations).where(t.ip_allocations.c.port_id == resource_id)
+        )
+        super().delete(resource_id)
+
+    def count_on_network(self, network_id: str) -> int:
+        statement = select(func.count()).where(t.ports.c.network_id == network_id)
+        return int(self.connection.execute(statement).scalar_one())
+
+    def count_on_subnet(self, subnet_id: str) -> int:
+        statement = select(func.count()).where(t.ip_allocations.c.subnet_id == subnet_id)
+        return int(self.connection.execute(statement).scalar_one())
+
+    def macs_in_use(self, network_id: str, macs: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(macs), 500):
+            statement = select(t.ports.c.mac_address).where(
+                t.ports.c.network_id == network_id,
+                t.ports.c.mac_address.in_(list(macs[start : start + 500])),
+            )
+            found.update(self.connection.execute(statement).scalars())
+        return found
+
+    def _ip_range(self, subnet_id: str, low: int, high: int) -> list[ColumnElement[bool]]:
+        c = t.ip_allocations.c
+        return [c.subnet_id == subnet_id, c.ip_int >= low, c.ip_int <= high]
+
+    def ips_in_use(self, subnet_id: str, low: int, high: int) -> set[int]:
+        statement = select(t.ip_allocations.c.ip_int).where(*self._ip_range(subnet_id, low, high))
+        return {int(v) for v in self.connection.execute(statement).scalars()}
+
+    def highest_ip_in_use(self, subnet_id: str, low: int, high: int) -> int | None:
+        statement = select(func.max(t.ip_allocations.c.ip_int)).where(
+            *self._ip_range(subnet_id, low, high)
+        )
+        value = self.connection.execute(statement).scalar()
+        return None if value is None else int(value)

@@ -1,0 +1,129 @@
+"""Database tables (SQLAlchemy Core). The migrations create exactly these.
+
+Tags are kept in one text column as ``,a,b,`` (Neutron tags may not contain
+commas), so tag filters are plain ``LIKE`` on SQLite and PostgreSQL alike.
+Addresses are stored as text and as an integer (``ip_int``) for range scans.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _standard_columns() -> list[Column[object]]:
+    return [
+        Column("project_id", String(255), nullable=False, index=True),
+        Column("name", String(255), nullable=False, default=""),
+        Column("description", String(1024), nullable=False, default=""),
+        Column("tags", Text, nullable=False, default=""),
+        Column("revision_number", BigInteger, nullable=False, default=0),
+        Column("created_at", DateTime(timezone=True)),
+        Column("updated_at", DateTime(timezone=True)),
+    ]
+
+
+networks = Table(
+    "networks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    *_standard_columns(),
+    Column("admin_state_up", Boolean, nullable=False),
+    Column("shared", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("mtu", Integer, nullable=False),
+    Column("network_type", String(16), nullable=False),
+    Column("physical_network", String(64)),
+    Column("segmentation_id", Integer),
+    Column("unknown_mac_policy", String(32), nullable=False),
+)
+
+subnets = Table(
+    "subnets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("network_id", String(36), ForeignKey("networks.id"), nullable=False, index=True),
+    *_standard_columns(),
+    Column("cidr", String(64), nullable=False),
+    Column("ip_version", Integer, nullable=False),
+    Column("gateway_ip", String(64)),
+    Column("enable_dhcp", Boolean, nullable=False),
+    Column("allocation_pools", JSON, nullable=False),
+    Column("dns_nameservers", JSON, nullable=False),
+    Column("host_routes", JSON, nullable=False),
+)
+
+ports = Table(
+    "ports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("network_id", String(36), ForeignKey("networks.id"), nullable=False),
+    *_standard_columns(),
+    Column("mac_address", String(32), nullable=False, index=True),
+    Column("device_id", String(255), nullable=False),
+    Column("device_owner", String(255), nullable=False),
+    Column("binding_host_id", String(255), nullable=False),
+    Column("binding_vnic_type", String(32), nullable=False),
+    Column("binding_profile", JSON, nullable=False),
+    Column("extra_dhcp_opts", JSON, nullable=False),
+    Column("admin_state_up", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    UniqueConstraint("network_id", "mac_address", name="uq_ports_network_mac"),
+)
+
+ip_allocations = Table(
+    "ip_allocations",
+    metadata,
+    Column("port_id", String(36), ForeignKey("ports.id", ondelete="CASCADE"), nullable=False),
+    Column("subnet_id", String(36), ForeignKey("subnets.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("ip_address", String(64), nullable=False, index=True),
+    Column("ip_int", BigInteger, nullable=False),
+    UniqueConstraint("subnet_id", "ip_int", name="uq_ip_allocations_subnet_ip"),
+    Index("ix_ip_allocations_port", "port_id"),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("revision", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("resource_id", String(36), nullable=False),
+    Column("body", JSON),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("project_id", String(255), nullable=False),
+    Column("is_admin", Boolean, nullable=False),
+    Column("description", String(255), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     db: str | None = None
     interfaces: list[str] = Field(default_factory=list)
     noauth: bool = False
+    dhcp_lease_time: int = Field(86400, ge=60, le=2**31 - 1)
 
     @field_validator("listen")
     @classmethod

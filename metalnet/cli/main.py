@@ -27,6 +27,8 @@ def _serve_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
                         metavar="PHYSNET:IFACE", help="serve a physical network on an interface")
     parser.add_argument("--noauth", action="store_true", default=None,
                         help="no authentication: every caller is admin")
+    parser.add_argument("--dhcp-lease-time", type=int, metavar="SECONDS",
+                        help="lease time of DHCP answers (default 86400; T1, T2 derived)")
     parser.set_defaults(handler=None)
 
 

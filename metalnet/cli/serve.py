@@ -1,4 +1,4 @@
-"""``metalnet serve``: the one-host composition of store, API and (later) DHCP and boot.
+"""``metalnet serve``: the one-host composition of store, API, view and DHCP.
 
 Everything runs in one asyncio loop. SIGTERM and SIGINT stop it cleanly: the
 API stops accepting, in-flight requests finish, and the process exits 0.
@@ -15,7 +15,10 @@ from collections.abc import Iterator
 import uvicorn
 
 from metalnet.api.app import create_app
+from metalnet.core.view import BootView
+from metalnet.dhcp.service import DhcpService
 from metalnet.settings import Settings
+from metalnet.store.follow import FeedFollower
 from metalnet.store.store import Store
 
 log = logging.getLogger("metalnet.serve")
@@ -50,6 +53,14 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
+    view = BootView()
+    follower = FeedFollower(store, view)
+    await follower.start()
+    dhcp = None
+    if settings.interface_map:
+        dhcp = DhcpService(view, settings.interface_map, settings.state_dir,
+                           store.sightings.save, settings.dhcp_lease_time)
+        dhcp.start()
     log.info(
         "API on http://%s:%d (%s), database %s", host, port,
         "noauth" if noauth else "token auth", settings.database_url.split("@")[-1],
@@ -57,5 +68,8 @@ async def serve(settings: Settings) -> None:
     try:
         await server.serve()
     finally:
+        if dhcp is not None:
+            await dhcp.stop()
+        await follower.stop()
         store.close()
         log.info("stopped")

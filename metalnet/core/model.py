@@ -115,3 +115,21 @@ class Port:
     revision_number: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """What is known of an unknown MAC: when, how often, and what it said."""
+
+    mac: str
+    network_id: str | None
+    first_seen: float
+    last_seen: float
+    count: int
+    vendor_class: str | None
+    client_arch: int | None
+    user_class: str | None
+    giaddr: str | None
+    relay_circuit_id: str | None
+    relay_remote_id: str | None
+    policy: str

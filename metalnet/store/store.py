@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from metalnet.core.model import Network, Port, Subnet
+from metalnet.core.repo import ListQuery
 from metalnet.store.db import make_engine, migrate
 from metalnet.store.feed import ChangeFeed
+from metalnet.store.sightings import SightingStore
 from metalnet.store.tokens import TokenStore
 from metalnet.store.uow import SqlUnitOfWork
 
@@ -16,6 +19,7 @@ class Store:
         migrate(self.engine)
         self.feed = ChangeFeed(self.engine)
         self.tokens = TokenStore(self.engine)
+        self.sightings = SightingStore(self.engine)
 
     def unit_of_work(self, readonly: bool = False) -> SqlUnitOfWork:
         """A new unit of work (use it as a context manager)."""
@@ -24,3 +28,18 @@ class Store:
     def close(self) -> None:
         """Release every connection."""
         self.engine.dispose()
+
+    def snapshot(self) -> tuple[int, list[Network | Subnet | Port]]:
+        """Every network, subnet and port, and a feed revision they are at least as new as.
+
+        The revision is read first: changes after it may already be in the
+        rows, and replaying them from the feed is harmless (last write wins).
+        """
+        revision = self.feed.head()
+        everything = ListQuery()
+        with self.unit_of_work(readonly=True) as uow:
+            resources: list[Network | Subnet | Port] = [
+                *uow.networks.list(everything), *uow.subnets.list(everything),
+                *uow.ports.list(everything),
+            ]
+        return revision, resources

@@ -127,3 +127,20 @@ tokens = Table(
     Column("description", String(255), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+sightings = Table(
+    "sightings",
+    metadata,
+    Column("mac", String(32), primary_key=True),
+    Column("network_id", String(36)),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("vendor_class", String(255)),
+    Column("client_arch", Integer),
+    Column("user_class", String(255)),
+    Column("giaddr", String(64)),
+    Column("relay_circuit_id", String(255)),
+    Column("relay_remote_id", String(255)),
+    Column("policy", String(32), nullable=False),
+)

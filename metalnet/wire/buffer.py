@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ class Reader:
 
     __slots__ = ("_data", "_end", "pos")
 
-    def __init__(self, data: bytes, start: int = 0, end: int | None = None) -> None:
+    def __init__(self, data: builtins.bytes, start: int = 0, end: int | None = None) -> None:
         self._data = data
         self.pos = start
         self._end = len(data) if end is None else min(end, len(data))
@@ -31,7 +32,7 @@ class Reader:
         """Bytes left before the current end."""
         return self._end - self.pos
 
-    def bytes(self, n: int) -> bytes:
+    def bytes(self, n: int) -> builtins.bytes:
         """Read exactly ``n`` bytes.
 
         :raises Truncated: fewer than ``n`` bytes remain.
@@ -42,7 +43,7 @@ class Reader:
         self.pos += n
         return self._data[start : self.pos]
 
-    def rest(self) -> bytes:
+    def rest(self) -> builtins.bytes:
         """Read everything up to the current end."""
         return self.bytes(self.remaining())
 
@@ -89,7 +90,7 @@ class Writer:
     def __init__(self) -> None:
         self._parts = bytearray()
 
-    def bytes(self, data: bytes) -> None:
+    def bytes(self, data: builtins.bytes) -> None:
         """Append raw bytes."""
         self._parts += data
 
@@ -108,6 +109,6 @@ class Writer:
     def __len__(self) -> int:
         return len(self._parts)
 
-    def getvalue(self) -> bytes:
+    def getvalue(self) -> builtins.bytes:
         """The bytes written so far."""
         return bytes(self._parts)

@@ -1,0 +1,151 @@
+"""BootView: the in-memory read model the packet path decides from.
+
+It holds every network, subnet and port, indexed the way DHCP and boot
+servers look them up (by MAC, by physical network, by address), and is kept
+current by applying the change feed in revision order. It never touches the
+database: one host feeds it in-process, an agent feeds it over HTTP.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from metalnet.core.model import Network, Port, Subnet
+from metalnet.core.records import Change
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetInfo:
+    """A subnet with the integer forms the packet path compares against."""
+
+    subnet: Subnet
+    network_int: int
+    broadcast_int: int
+    prefixlen: int
+
+    @classmethod
+    def of(cls, subnet: Subnet) -> SubnetInfo:
+        """Precompute the integer bounds of ``subnet``."""
+        net = ipaddress.IPv4Network(subnet.cidr)
+        return cls(subnet, int(net.network_address), int(net.broadcast_address), net.prefixlen)
+
+    def contains(self, address: int) -> bool:
+        """Whether ``address`` is inside the subnet."""
+        return self.network_int <= address <= self.broadcast_int
+
+
+@dataclass
+class BootView:
+    """Networks, subnets and ports by the keys the packet path uses.
+
+    :ivar revision: the newest feed revision applied.
+    """
+
+    revision: int = 0
+    networks: dict[str, Network] = field(default_factory=dict)
+    subnets: dict[str, SubnetInfo] = field(default_factory=dict)
+    ports: dict[str, Port] = field(default_factory=dict)
+    _ports_by_mac: dict[str, dict[str, Port]] = field(default_factory=dict)
+    _held: dict[str, dict[int, str]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ updates
+
+    def load(self, revision: int, resources: Iterable[Network | Subnet | Port]) -> None:
+        """Replace the whole content with a snapshot taken at ``revision``."""
+        self.networks.clear()
+        self.subnets.clear()
+        self.ports.clear()
+        self._ports_by_mac.clear()
+        self._held.clear()
+        for resource in resources:
+            self._put(resource)
+        self.revision = revision
+
+    def apply(self, changes: Iterable[Change]) -> int:
+        """Apply feed changes newer than :attr:`revision`, in order; how many applied."""
+        applied = 0
+        for change in changes:
+            if change.revision <= self.revision:
+                continue  # already seen (a snapshot overlapping the feed)
+            resource = change.resource()
+            if resource is None:
+                self._remove(change.kind, change.resource_id)
+            else:
+                self._put(resource)
+            self.revision = change.revision
+            applied += 1
+        return applied
+
+    def _put(self, resource: Network | Subnet | Port) -> None:
+        if isinstance(resource, Network):
+            self.networks[resource.id] = resource
+        elif isinstance(resource, Subnet):
+            self.subnets[resource.id] = SubnetInfo.of(resource)
+        else:
+            self._remove_port(resource.id)
+            self.ports[resource.id] = resource
+            self._ports_by_mac.setdefault(resource.mac_address, {})[resource.network_id] = resource
+            for fixed in resource.fixed_ips:
+                held = self._held.setdefault(fixed.subnet_id, {})
+                held[int(ipaddress.IPv4Address(fixed.ip_address))] = resource.id
+
+    def _remove(self, kind: str, resource_id: str) -> None:
+        if kind == "network":
+            self.networks.pop(resource_id, None)
+        elif kind == "subnet":
+            self.subnets.pop(resource_id, None)
+            self._held.pop(resource_id, None)
+        elif kind == "port":
+            self._remove_port(resource_id)
+
+    def _remove_port(self, port_id: str) -> None:
+        old = self.ports.pop(port_id, None)
+        if old is None:
+            return
+        by_network = self._ports_by_mac.get(old.mac_address, {})
+        if by_network.get(old.network_id) is old:
+            del by_network[old.network_id]
+            if not by_network:
+                del self._ports_by_mac[old.mac_address]
+        for fixed in old.fixed_ips:
+            held = self._held.get(fixed.subnet_id, {})
+            address = int(ipaddress.IPv4Address(fixed.ip_address))
+            if held.get(address) == port_id:
+                del held[address]
+
+    # ------------------------------------------------------------------ lookups
+
+    def ports_for_mac(self, mac: str) -> dict[str, Port]:
+        """network id -> port, for every network where ``mac`` has a port."""
+        return self._ports_by_mac.get(mac, {})
+
+    def is_known(self, mac: str) -> bool:
+        """Whether ``mac`` has a port on any network."""
+        return mac in self._ports_by_mac
+
+    def networks_on(self, physical_network: str) -> list[Network]:
+        """Networks on a physical network, oldest first."""
+        found = [n for n in self.networks.values() if n.physical_network == physical_network]
+        found.sort(key=lambda n: (n.created_at is None, n.created_at, n.id))
+        return found
+
+    def subnets_of(self, network_id: str) -> list[SubnetInfo]:
+        """IPv4 subnets of a network, oldest first."""
+        found = [s for s in self.subnets.values() if s.subnet.network_id == network_id]
+        found.sort(key=lambda s: (s.subnet.created_at is None, s.subnet.created_at, s.subnet.id))
+        return found
+
+    def subnet_containing(self, address: int) -> SubnetInfo | None:
+        """The DHCP-enabled subnet whose range holds ``address`` (a relay's giaddr)."""
+        best: SubnetInfo | None = None
+        for info in self.subnets.values():
+            usable = info.subnet.enable_dhcp and info.contains(address)
+            if usable and (best is None or info.prefixlen > best.prefixlen):
+                best = info
+        return best
+
+    def holder_of(self, subnet_id: str, address: int) -> str | None:
+        """The id of the port holding ``address`` on the subnet, if any."""
+        return self._held.get(subnet_id, {}).get(address)

@@ -1,0 +1,196 @@
+"""The DHCP network service: sockets per interface, drained in batches.
+
+When a socket becomes readable the server drains it (up to ``batch_limit``
+datagrams), decodes each, decides every answer, makes the batch's lease
+changes durable with one write and one fsync, and only then sends the
+batch's replies (group commit, see docs/dhcp-packet-path.md).
+
+Registered MACs come first in every batch; unknown MACs get at most
+``unknown_per_batch`` decisions per batch and ``unknown_per_second`` per
+second, the rest are dropped and counted, so a flood of unknown machines
+can exhaust a pool at worst, never starve registered ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import socket
+import struct
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from metalnet.dhcp.engine import PROXY_PORT, SERVER_PORT, DhcpEngine, Drop, Ingress, Reply
+from metalnet.wire.dhcp4 import Packet
+from metalnet.wire.errors import WireError
+
+log = logging.getLogger(__name__)
+
+SIOCGIFADDR = 0x8915
+RECV_SIZE = 4096
+
+
+def interface_address(name: str) -> int:
+    """The IPv4 address of a host interface, as an integer.
+
+    :raises OSError: no such interface, or it has no IPv4 address.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        request = struct.pack("256s", name.encode()[:15])
+        answer = fcntl.ioctl(probe.fileno(), SIOCGIFADDR, request)
+    return int.from_bytes(answer[20:24], "big")
+
+
+def open_socket(interface: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket on ``port`` that only sees ``interface``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        sock.bind(("0.0.0.0", port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+@dataclass
+class _Budget:
+    """Unknown-MAC decisions allowed in the current second."""
+
+    per_second: int
+    second: int = 0
+    used: int = 0
+
+    def take(self, wanted: int, now: float) -> int:
+        if int(now) != self.second:
+            self.second, self.used = int(now), 0
+        granted = max(0, min(wanted, self.per_second - self.used))
+        self.used += granted
+        return granted
+
+
+class DhcpServer:
+    """Serves DHCP (67) and proxyDHCP (4011) on the given interfaces.
+
+    :param interfaces: physical network -> interface name.
+    """
+
+    def __init__(
+        self,
+        engine: DhcpEngine,
+        interfaces: dict[str, str],
+        batch_limit: int = 256,
+        unknown_per_batch: int = 64,
+        unknown_per_second: int = 5000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.interfaces = interfaces
+        self.batch_limit = batch_limit
+        self.unknown_per_batch = unknown_per_batch
+        self.budget = _Budget(unknown_per_second)
+        self.clock = clock
+        self.counters: Counter[str] = Counter()
+        self._sockets: list[socket.socket] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        """Open the sockets and start reading (on the running loop).
+
+        :raises OSError: an interface is missing or has no IPv4 address.
+        """
+        self._loop = asyncio.get_running_loop()
+        for physnet, interface in self.interfaces.items():
+            address = interface_address(interface)
+            for port in (SERVER_PORT, PROXY_PORT):
+                sock = open_socket(interface, port)
+                ingress = Ingress(interface, physnet, address, proxy=port == PROXY_PORT)
+                self._loop.add_reader(sock.fileno(), self._on_readable, sock, ingress)
+                self._sockets.append(sock)
+            log.info(
+                "DHCP on %s (%s) for physical network %s",
+                interface,
+                socket.inet_ntoa(address.to_bytes(4, "big")),
+                physnet,
+            )
+
+    def close(self) -> None:
+        """Stop reading and close the sockets; flush leases."""
+        for sock in self._sockets:
+            if self._loop is not None:
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._sockets.clear()
+        self.engine.leases.flush()
+
+    # ------------------------------------------------------------------ packet path
+
+    def _drain(self, sock: socket.socket) -> list[bytes]:
+        datagrams = []
+        for _ in range(self.batch_limit):
+            try:
+                data, _address = sock.recvfrom(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                self.counters[f"error:recv:{exc.errno}"] += 1
+                break
+            datagrams.append(data)
+        return datagrams
+
+    def _prioritised(self, datagrams: list[bytes]) -> list[Packet]:
+        known: list[Packet] = []
+        unknown: list[Packet] = []
+        is_known = self.engine.view.is_known
+        for data in datagrams:
+            try:
+                packet = Packet.from_wire(data)
+            except WireError as exc:
+                self.counters[f"drop:malformed:{type(exc).__name__}"] += 1
+                continue
+            mac = packet.mac
+            (known if mac is not None and is_known(mac) else unknown).append(packet)
+        allowed = self.budget.take(min(len(unknown), self.unknown_per_batch), self.clock())
+        if allowed < len(unknown):
+            self.counters["drop:unknown-flood"] += len(unknown) - allowed
+        return known + unknown[:allowed]
+
+    def _on_readable(self, sock: socket.socket, ingress: Ingress) -> None:
+        try:
+            self.handle_batch(sock, ingress, self._drain(sock))
+        except Exception:  # the packet path must never stop serving
+            self.counters["error:internal"] += 1
+            log.exception("DHCP batch failed")
+
+    def handle_batch(self, sock: socket.socket, ingress: Ingress, datagrams: list[bytes]) -> None:
+        """Decide every datagram, commit the leases, then send the replies."""
+        self.counters["received"] += len(datagrams)
+        replies: list[Reply] = []
+        for packet in self._prioritised(datagrams):
+            outcome = self.engine.handle(packet, ingress)
+            if isinstance(outcome, Drop):
+                self.counters[f"drop:{outcome.reason}"] += 1
+            else:
+                replies.append(outcome)
+        if self.engine.leases.pending:
+            self.engine.leases.flush()  # durable before any ACK of this batch leaves
+        for reply in replies:
+            self._send(sock, reply)
+
+    def _send(self, sock: socket.socket, reply: Reply) -> None:
+        packet = reply.packet
+        try:
+            data = packet.to_wire()
+            sock.sendto(data, reply.address)
+        except (OSError, WireError) as exc:
+            self.counters[f"error:send:{type(exc).__name__}"] += 1
+            return
+        message_type = packet.message_type
+        self.counters[f"sent:{message_type.name if message_type else 'bootp'}"] += 1

@@ -47,7 +47,8 @@ SubOptions = tuple[tuple[int, bytes], ...]
 #: subnet mask (clients configure nothing useful without it) and relay agent
 #: information, which must be echoed (RFC 3046 2.2).
 ALWAYS_SENT: Final[frozenset[int]] = frozenset(
-    {
+    int(code)
+    for code in (
         OptionCode.MESSAGE_TYPE,
         OptionCode.SERVER_ID,
         OptionCode.LEASE_TIME,
@@ -56,8 +57,14 @@ ALWAYS_SENT: Final[frozenset[int]] = frozenset(
         OptionCode.SUBNET_MASK,
         OptionCode.CLIENT_ID,
         OptionCode.RELAY_AGENT_INFO,
-    }
+    )
 )
+
+# Plain ints for the hot paths: reading an enum member costs ~100 ns on 3.11.
+_OVERLOAD: Final = int(OptionCode.OVERLOAD)
+_MESSAGE_TYPE: Final = int(OptionCode.MESSAGE_TYPE)
+_SERVER_ID: Final = int(OptionCode.SERVER_ID)
+_RELAY_AGENT_INFO: Final = int(OptionCode.RELAY_AGENT_INFO)
 
 _MESSAGE_TYPES: Final[dict[int, MessageType]] = {int(m): m for m in MessageType}
 _CLIENT_ARCHES: Final[dict[int, ClientArch]] = {int(a): a for a in ClientArch}
@@ -133,26 +140,30 @@ def decode_area(data: bytes, pos: int, end: int, into: dict[int, bytes]) -> None
     A value whose code is already in ``into`` is appended to it (RFC 3396).
     This loop is hand-written over indexes rather than with
     :class:`~metalnet.wire.buffer.Reader` because it runs for every option of
-    every packet; every index is checked against ``end`` before use.
+    every packet; ``stop > end`` bounds every value.
 
     :raises Truncated: an option's length byte or value runs past ``end``.
     """
-    while pos < end:
-        code = data[pos]
-        if code == 0:  # pad
-            pos += 1
-            continue
-        if code == 255:  # end
-            return
-        if pos + 1 >= end:
-            raise Truncated(f"option {code} has no length byte", pos)
-        stop = pos + 2 + data[pos + 1]
-        if stop > end:
-            raise Truncated(f"option {code} runs past the end of its area", pos)
-        value = data[pos + 2 : stop]
-        prev = into.get(code)
-        into[code] = value if prev is None else prev + value
-        pos = stop
+    try:
+        while pos < end:
+            code = data[pos]
+            if code == 0:  # pad
+                pos += 1
+            elif code == 255:  # end
+                return
+            else:
+                # If pos + 1 == end the "length" is the next area's first byte
+                # (or IndexError at the end of data); either way pos > end below.
+                start = pos + 2
+                pos = start + data[pos + 1]
+                if pos > end:
+                    raise Truncated(f"option {code} runs past the end of its area", start - 2)
+                if code in into:
+                    into[code] += data[start:pos]
+                else:
+                    into[code] = data[start:pos]
+    except IndexError:
+        raise Truncated("option length byte missing", pos) from None
     # Running out of bytes without an end option is tolerated: some relays
     # and embedded clients trim it, and nothing is lost.
 
@@ -166,7 +177,7 @@ def option_instances(options: Mapping[int, bytes]) -> list[tuple[int, bytes]]:
     """
     out: list[tuple[int, bytes]] = []
     for code, value in options.items():
-        if code == OptionCode.OVERLOAD:
+        if code == _OVERLOAD:
             continue
         if not 0 < code < 255:
             raise BadOption(f"option code {code} cannot carry data")
@@ -205,6 +216,8 @@ def _to_bytes(value: int, size: int) -> bytes:
 
 def encode_ip(addr: int | IPv4Address) -> bytes:
     """Four bytes of an IPv4 address given as an int or ``IPv4Address``."""
+    if type(addr) is int and 0 <= addr <= 0xFFFFFFFF:
+        return addr.to_bytes(4, "big")
     if isinstance(addr, IPv4Address):
         return addr.packed
     return _to_bytes(addr, 4)
@@ -516,7 +529,7 @@ def select_reply_options(
     :param always: codes kept whether requested or not.
     """
     out: dict[int, bytes] = {}
-    for first in (OptionCode.MESSAGE_TYPE, OptionCode.SERVER_ID):
+    for first in (_MESSAGE_TYPE, _SERVER_ID):
         value = candidates.get(first)
         if value is not None:
             out[first] = value
@@ -532,9 +545,9 @@ def select_reply_options(
         for code, value in candidates.items():
             if code in always and code not in out:
                 out[code] = value
-    relay = out.pop(OptionCode.RELAY_AGENT_INFO, None)
+    relay = out.pop(_RELAY_AGENT_INFO, None)
     if relay is not None:
-        out[OptionCode.RELAY_AGENT_INFO] = relay
+        out[_RELAY_AGENT_INFO] = relay
     return Options._adopt(out)
 
 

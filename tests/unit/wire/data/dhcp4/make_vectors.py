@@ -71,8 +71,10 @@ def ovmf_discover() -> None:
     write(
         "ovmf_discover",
         [
-            ("header: OVMF, broadcast flag set", header(xid=0x7A3C1D01, secs=4, flags=0x8000,
-                                                        mac="52:54:00:12:34:56")),
+            (
+                "header: OVMF, broadcast flag set",
+                header(xid=0x7A3C1D01, secs=4, flags=0x8000, mac="52:54:00:12:34:56"),
+            ),
             ("magic cookie", COOKIE),
             ("53 message type DISCOVER", opt(53, b"\x01")),
             ("57 max message size 1472", opt(57, (1472).to_bytes(2, "big"))),
@@ -82,10 +84,14 @@ def ovmf_discover() -> None:
             ("93 client arch 7 (EFI BC / x86-64)", opt(93, b"\x00\x07")),
             ("60 vendor class", opt(60, b"PXEClient:Arch:00007:UNDI:003000")),
             ("255 end", b"\xff"),
-        ],  # fmt: skip
+        ],
     )
 
 
+IPXE_PRL = bytes(
+    [1, 3, 6, 7, 12, 15, 17, 26, 43, 60, 66, 67, 119, 128, 129, 130, 131, 132, 133, 134, 135,
+     175, 203]
+)  # fmt: skip
 IPXE_175 = (
     opt(0xB1, bytes.fromhex("018086100e"))  # bus id: PCI 8086:100e
     + opt(0xEB, bytes.fromhex("011501"))  # version 1.21.1
@@ -113,15 +119,15 @@ def ipxe_bios_discover() -> None:
             ("94 client NDI UNDI 2.1", opt(94, b"\x01\x02\x01")),
             ("60 vendor class", opt(60, b"PXEClient:Arch:00000:UNDI:002001")),
             ("77 user class, iPXE's raw form", opt(77, b"iPXE")),
-            ("55 parameter request list (asks 175 and 203)",
-             opt(55, bytes([1, 3, 6, 7, 12, 15, 17, 26, 43, 60, 66, 67, 119, 128, 129, 130, 131,
-                            132, 133, 134, 135, 175, 203]))),
+            ("55 parameter request list (asks 175 and 203)", opt(55, IPXE_PRL)),
             ("175 iPXE encapsulated options", opt(175, IPXE_175)),
             ("61 client id 01 + MAC", opt(61, b"\x01" + bytes.fromhex(mac.replace(":", "")))),
-            ("97 client UUID, type 0",
-             opt(97, b"\x00" + bytes.fromhex("00112233445566778899aabbccddeeff"))),
+            (
+                "97 client UUID, type 0",
+                opt(97, b"\x00" + bytes.fromhex("00112233445566778899aabbccddeeff")),
+            ),
             ("255 end", b"\xff"),
-        ],  # fmt: skip
+        ],
     )
 
 
@@ -129,17 +135,21 @@ def dhclient_request() -> None:
     write(
         "dhclient_request",
         [
-            ("header: ISC dhclient, SELECTING", header(xid=0x51C0FFEE, secs=3,
-                                                      mac="02:00:c6:12:00:64")),
+            (
+                "header: ISC dhclient, SELECTING",
+                header(xid=0x51C0FFEE, secs=3, mac="02:00:c6:12:00:64"),
+            ),
             ("magic cookie", COOKIE),
             ("53 message type REQUEST", opt(53, b"\x03")),
             ("54 server id 198.18.0.1", opt(54, bytes([198, 18, 0, 1]))),
             ("50 requested IP 198.18.0.100", opt(50, bytes([198, 18, 0, 100]))),
             ("12 hostname", opt(12, b"node-1")),
-            ("55 parameter request list",
-             opt(55, bytes([1, 28, 2, 3, 15, 6, 119, 12, 44, 47, 26, 121, 42]))),
+            (
+                "55 parameter request list",
+                opt(55, bytes([1, 28, 2, 3, 15, 6, 119, 12, 44, 47, 26, 121, 42])),
+            ),
             ("255 end", b"\xff"),
-        ],  # fmt: skip
+        ],
         pad_to=300,
     )
 
@@ -148,20 +158,21 @@ def relayed_discover() -> None:
     agent = (
         opt(1, b"ge-0/0/1.100:vlan100")  # circuit id
         + opt(2, bytes.fromhex("0017a4770003"))  # remote id (relay MAC)
-        + opt(9, bytes.fromhex("00000de9" "06" "01" "04" "c6130001"))  # vendor-specific, kept raw
+        + opt(9, bytes.fromhex("00000de9060104c6130001"))  # vendor-specific, kept raw
     )
     write(
         "relayed_discover",
         [
-            ("header: relayed once, giaddr 198.19.0.1", header(xid=0x0BADCAFE, hops=1,
-                                                              mac="52:54:00:00:00:42",
-                                                              giaddr="198.19.0.1")),
+            (
+                "header: relayed once, giaddr 198.19.0.1",
+                header(xid=0x0BADCAFE, hops=1, mac="52:54:00:00:00:42", giaddr="198.19.0.1"),
+            ),
             ("magic cookie", COOKIE),
             ("53 message type DISCOVER", opt(53, b"\x01")),
             ("55 parameter request list", opt(55, bytes([1, 3, 6, 15, 51, 54]))),
             ("82 relay agent information (1 circuit, 2 remote, 9 vendor)", opt(82, agent)),
             ("255 end", b"\xff"),
-        ],  # fmt: skip
+        ],
         pad_to=300,
     )
 
@@ -174,9 +185,18 @@ def overloaded_offer() -> None:
     write(
         "overloaded_offer",
         [
-            ("header: OFFER with sname and file holding options",
-             header(op=2, xid=0x12345678, mac="52:54:00:12:34:56", yiaddr="198.18.0.50",
-                    siaddr="198.18.0.1", sname=sname_area, file=file_area)),
+            (
+                "header: OFFER with sname and file holding options",
+                header(
+                    op=2,
+                    xid=0x12345678,
+                    mac="52:54:00:12:34:56",
+                    yiaddr="198.18.0.50",
+                    siaddr="198.18.0.1",
+                    sname=sname_area,
+                    file=file_area,
+                ),
+            ),
             ("magic cookie", COOKIE),
             ("53 message type OFFER", opt(53, b"\x02")),
             ("52 overload: file and sname", opt(52, b"\x03")),
@@ -184,7 +204,7 @@ def overloaded_offer() -> None:
             ("51 lease time 3600", opt(51, (3600).to_bytes(4, "big"))),
             ("43 first part", opt(43, b"")),
             ("255 end", b"\xff"),
-        ],  # fmt: skip
+        ],
         pad_to=300,
     )
 
@@ -193,10 +213,12 @@ def bootp_request() -> None:
     write(
         "bootp_request",
         [
-            ("header: plain BOOTP request", header(xid=0x00C0FFEE, mac="00:16:3e:01:02:03",
-                                                   file=b"boot/diskless")),
+            (
+                "header: plain BOOTP request",
+                header(xid=0x00C0FFEE, mac="00:16:3e:01:02:03", file=b"boot/diskless"),
+            ),
             ("vendor area, unused (zeros, no cookie)", bytes(64)),
-        ],  # fmt: skip
+        ],
     )
 
 

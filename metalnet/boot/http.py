@@ -107,6 +107,7 @@ class _FileBody(Response):
         client: Address,
         path: str,
     ) -> None:
+        # Response.__init__ would render a body; this response streams one instead.
         self.status_code = status
         self.background = None
         self.init_headers(headers)

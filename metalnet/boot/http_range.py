@@ -42,12 +42,11 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
             raise RangeNotSatisfiable(header)
         return ByteRange(max(size - suffix, 0), size)
     start = int(first)
-    stop = size if not last else int(last) + 1
-    if stop <= start:
+    if last and int(last) < start:
         return None  # "a-b" with b < a is invalid: ignore it
     if start >= size:
         raise RangeNotSatisfiable(header)
-    return ByteRange(start, min(stop, size))
+    return ByteRange(start, size if not last else min(int(last) + 1, size))
 
 
 def _digits(text: str, *, allow_empty: bool) -> bool:

@@ -18,6 +18,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from metalnet.boot import events
 from metalnet.boot.errors import AccessDenied, FileNotFound
@@ -45,8 +46,8 @@ class _Listener(asyncio.DatagramProtocol):
     def __init__(self, server: TftpServer) -> None:
         self._server = server
 
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        self._server.handle_request(data, (str(addr[0]), int(str(addr[1]))))
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self._server.handle_request(data, (str(addr[0]), int(addr[1])))
 
     def error_received(self, exc: Exception) -> None:
         log.debug("tftp listener: %s", exc)
@@ -293,13 +294,21 @@ async def _serve(root: str, listen: Address, config: TftpConfig) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve ``--root`` read-only over TFTP on ``--listen`` until SIGINT or SIGTERM."""
+    defaults = TftpConfig()
     parser = argparse.ArgumentParser(description="metalnet read-only TFTP server")
     parser.add_argument("--root", required=True, help="directory to serve")
     parser.add_argument("--listen", type=_parse_listen, default=("0.0.0.0", 69), help="HOST:PORT")
-    parser.add_argument("--max-sessions", type=int, default=TftpConfig.max_sessions)
-    parser.add_argument("--max-windowsize", type=int, default=TftpConfig.max_windowsize)
+    parser.add_argument("--max-sessions", type=int, default=defaults.max_sessions)
+    parser.add_argument(
+        "--max-sessions-per-client", type=int, default=defaults.max_sessions_per_client
+    )
+    parser.add_argument("--max-windowsize", type=int, default=defaults.max_windowsize)
     args = parser.parse_args(argv)
-    config = TftpConfig(max_sessions=args.max_sessions, max_windowsize=args.max_windowsize)
+    config = TftpConfig(
+        max_sessions=args.max_sessions,
+        max_sessions_per_client=args.max_sessions_per_client,
+        max_windowsize=args.max_windowsize,
+    )
     logging.basicConfig(level=logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args.root, args.listen, config))

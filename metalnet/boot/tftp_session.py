@@ -21,7 +21,6 @@ from metalnet.boot.tftp_config import TftpConfig, TftpCounters
 from metalnet.boot.tftp_transfer import Negotiation, Transfer
 
 _RECV_SIZE = 4096  # ACKs are 4 bytes; a longer ERROR message is cut, which its decoder accepts
-_RECV_BATCH = 64  # datagrams handled per wake-up before yielding to other sessions
 
 
 class TransferSession:
@@ -98,20 +97,18 @@ class TransferSession:
         self._loop.remove_writer(self._sock.fileno())
 
     def _on_readable(self) -> None:
-        progressed = False
-        for _ in range(_RECV_BATCH):
-            try:
-                datagram = self._sock.recv(_RECV_SIZE)
-            except BlockingIOError:
-                break
-            except OSError as exc:
-                # ECONNREFUSED: the client's port is closed (ICMP port unreachable).
-                self.transfer.abandon(f"client unreachable: {exc.strerror or exc}")
-                break
-            progressed = self.transfer.receive(datagram) or progressed
-            if self.transfer.done:
-                break
-        self._after_step(progressed)
+        # One datagram per call: the selector is level-triggered and calls again while
+        # more are queued, which costs less than a final recv failing with EAGAIN.
+        try:
+            datagram = self._sock.recv(_RECV_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            # ECONNREFUSED: the client's port is closed (ICMP port unreachable).
+            self.transfer.abandon(f"client unreachable: {exc.strerror or exc}")
+            self._after_step(progressed=False)
+            return
+        self._after_step(self.transfer.receive(datagram))
 
     def _on_timer(self) -> None:
         assert self._loop is not None
@@ -135,4 +132,3 @@ class TransferSession:
                 if self._timer is not None:
                     self._timer.cancel()
                 self._timer = self._loop.call_at(self._deadline, self._on_timer)
-

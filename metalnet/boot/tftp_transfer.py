@@ -233,9 +233,9 @@ class Transfer:
     def _send_block(self, block: int) -> None:
         start = (block - 1) * self._blksize
         stop = min(start + self._blksize, self._file.size)
-        if not (self._buffer_offset <= start and stop <= self._buffer_offset + len(self._buffer)):
-            if not self._fill(start):
-                return
+        buffered = self._buffer_offset <= start and stop <= self._buffer_offset + len(self._buffer)
+        if not buffered and not self._fill(start):
+            return
         payload = self._buffer[start - self._buffer_offset : stop - self._buffer_offset]
         if block <= self._highest_sent:
             self.retransmits += 1

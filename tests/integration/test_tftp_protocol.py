@@ -1,0 +1,235 @@
+"""The TFTP server on loopback, driven by a Python client: refusals, options, OVMF, loss, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from metalnet.boot import events
+from metalnet.boot.tftp_config import TftpConfig
+from metalnet.wire.tftp.packet import ACK, DATA, ERROR, OACK, RRQ, ErrorCode, Mode
+from tests.integration.boot_fixtures import (
+    BootTree,
+    EventLog,
+    TftpClient,
+    make_boot_tree,
+    raw_request,
+    tftp_server,
+    write_request,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> BootTree:
+    return make_boot_tree(tmp_path)
+
+
+async def test_fetch_without_options(tree: BootTree) -> None:
+    async with tftp_server(tree.root) as server:
+        client = TftpClient(server.address)
+        try:
+            assert await client.fetch("/sub/nested.bin") == tree.files["sub/nested.bin"]
+        finally:
+            client.close()
+        assert server.counters.transfers_started == 1
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "code"),
+    [
+        (write_request("small.txt"), ErrorCode.ACCESS_VIOLATION),
+        (RRQ("../secret").to_wire(), ErrorCode.ACCESS_VIOLATION),
+        (RRQ("sub/../../secret").to_wire(), ErrorCode.ACCESS_VIOLATION),
+        (RRQ("escape").to_wire(), ErrorCode.ACCESS_VIOLATION),
+        (RRQ("sub").to_wire(), ErrorCode.ACCESS_VIOLATION),
+        (RRQ("..\\secret").to_wire(), ErrorCode.ACCESS_VIOLATION),
+        (RRQ("missing").to_wire(), ErrorCode.FILE_NOT_FOUND),
+        # An absolute path is read relative to the root, so /etc/passwd is not there.
+        (RRQ("/etc/passwd").to_wire(), ErrorCode.FILE_NOT_FOUND),
+        # A NUL inside the name ends it; what follows is then a bad mode.
+        (raw_request(b"small.txt", b"../secret", b"octet"), ErrorCode.ILLEGAL_OPERATION),
+        (raw_request(b"small.txt", b"mail"), ErrorCode.ILLEGAL_OPERATION),
+    ],
+)
+async def test_refused_requests(tree: BootTree, request_bytes: bytes, code: ErrorCode) -> None:
+    log = EventLog()
+    async with tftp_server(tree.root, on_event=log) as server:
+        client = TftpClient(server.address)
+        try:
+            reply = await client.request(request_bytes)
+        finally:
+            client.close()
+        assert isinstance(reply, ERROR)
+        assert reply.code == code
+        assert server.session_count == 0
+        assert server.counters.errors_sent == 1
+    assert log.names() == [events.TFTP_REQUEST_REFUSED]
+
+
+@pytest.mark.parametrize(
+    ("options", "oack"),
+    [
+        ((("blksize", "70000"),), (("blksize", "65464"),)),  # above RFC 2348: lowered
+        ((("blksize", "4"), ("tsize", "0")), (("tsize", "12"),)),  # below: ignored
+        ((("timeout", "0"), ("windowsize", "0"), ("tsize", "0")), (("tsize", "12"),)),
+        ((("windowsize", "100000"),), (("windowsize", "64"),)),  # the configured maximum
+        ((("BlkSize", "1024"), ("x-vendor", "1")), (("blksize", "1024"),)),
+    ],
+)
+async def test_option_negotiation(
+    tree: BootTree, options: tuple[tuple[str, str], ...], oack: tuple[tuple[str, str], ...]
+) -> None:
+    async with tftp_server(tree.root) as server:
+        client = TftpClient(server.address)
+        try:
+            reply = await client.request(RRQ("small.txt", Mode.OCTET, options).to_wire())
+            assert reply == OACK(oack)
+            client.send(ACK(0).to_wire())
+            assert await client.receive() == DATA(1, tree.files["small.txt"])
+            client.send(ACK(1).to_wire())
+        finally:
+            client.close()
+
+
+async def test_only_unknown_options_get_data_without_oack(tree: BootTree) -> None:
+    async with tftp_server(tree.root) as server:
+        client = TftpClient(server.address)
+        try:
+            reply = await client.request(
+                RRQ("small.txt", Mode.OCTET, (("blksize", "x"), ("foo", "1"))).to_wire()
+            )
+            client.send(ACK(1).to_wire())
+        finally:
+            client.close()
+        assert reply == DATA(1, tree.files["small.txt"])
+
+
+async def test_ovmf_size_probe_then_download(tree: BootTree) -> None:
+    """OVMF asks tsize/blksize/windowsize, aborts with ERROR 8 after the OACK, then reads."""
+    log = EventLog()
+    options = (("tsize", "0"), ("blksize", "1468"), ("windowsize", "4"))
+    async with tftp_server(tree.root, on_event=log) as server:
+        client = TftpClient(server.address)
+        try:
+            reply = await client.request(RRQ("big.bin", Mode.OCTET, options).to_wire())
+            assert reply == OACK(
+                (
+                    ("tsize", str(len(tree.files["big.bin"]))),
+                    ("blksize", "1468"),
+                    ("windowsize", "4"),
+                )
+            )
+            client.send(ERROR(ErrorCode.OPTION_REFUSED, "").to_wire())
+            await _until(lambda: server.counters.transfers_aborted_by_client == 1)
+        finally:
+            client.close()
+        second = TftpClient(server.address)
+        try:
+            data = await second.fetch("big.bin", (("blksize", "1468"), ("windowsize", "4")))
+        finally:
+            second.close()
+        assert data == tree.files["big.bin"]
+        await _until(lambda: server.counters.transfers_completed == 1)
+        counters = server.counters
+        assert counters.transfers_aborted_by_client == 1
+        assert counters.transfers_failed == 0
+    assert log.names() == [
+        events.TFTP_TRANSFER_STARTED,
+        events.TFTP_TRANSFER_ABORTED,
+        events.TFTP_TRANSFER_STARTED,
+        events.TFTP_TRANSFER_COMPLETED,
+    ]
+
+
+@pytest.mark.parametrize("options", [(), (("blksize", "1000"), ("windowsize", "8"))])
+async def test_lossy_network_still_byte_exact(
+    tree: BootTree, options: tuple[tuple[str, str], ...]
+) -> None:
+    async with tftp_server(tree.root) as server:
+        client = TftpClient(server.address, loss=0.1, seed=len(options))
+        try:
+            data = await client.fetch("sub/nested.bin", options, timeout=0.3)
+        finally:
+            client.close()
+        assert data == tree.files["sub/nested.bin"]
+        assert server.counters.retransmits > 0
+
+
+async def test_session_limit_per_client(tree: BootTree) -> None:
+    config = TftpConfig(retransmit_timeout=1, max_sessions_per_client=2)
+    async with tftp_server(tree.root, config) as server:
+        clients = [TftpClient(server.address) for _ in range(3)]
+        try:
+            replies = [await c.request(RRQ("big.bin").to_wire()) for c in clients]
+        finally:
+            for c in clients:
+                c.close()
+        assert [type(r) for r in replies] == [DATA, DATA, ERROR]
+        assert replies[2] == ERROR(ErrorCode.NOT_DEFINED, "too many client sessions")
+        assert server.counters.drops == {"too-many-client-sessions": 1}
+
+
+async def test_total_session_limit(tree: BootTree) -> None:
+    config = TftpConfig(retransmit_timeout=1, max_sessions=1)
+    async with tftp_server(tree.root, config) as server:
+        clients = [TftpClient(server.address) for _ in range(2)]
+        try:
+            replies = [await c.request(RRQ("big.bin").to_wire()) for c in clients]
+        finally:
+            for c in clients:
+                c.close()
+        assert replies[1] == ERROR(ErrorCode.NOT_DEFINED, "too many sessions")
+
+
+async def test_idle_session_times_out(tree: BootTree) -> None:
+    log = EventLog()
+    config = TftpConfig(retransmit_timeout=0.02, max_retransmit_timeout=0.05, max_retries=3)
+    async with tftp_server(tree.root, config, on_event=log) as server:
+        client = TftpClient(server.address)
+        try:
+            assert await client.request(RRQ("big.bin").to_wire()) == DATA(
+                1, tree.files["big.bin"][:512]
+            )
+            await _until(lambda: server.session_count == 0)
+        finally:
+            client.close()
+        assert server.counters.transfers_failed == 1
+        assert server.counters.retransmits == 3
+    assert log.events[-1] == (events.TFTP_TRANSFER_FAILED, "big.bin", {"reason": "timeout"})
+
+
+async def test_duplicate_request_is_ignored(tree: BootTree) -> None:
+    async with tftp_server(tree.root, TftpConfig(retransmit_timeout=1)) as server:
+        client = TftpClient(server.address)
+        try:
+            request = RRQ("big.bin").to_wire()
+            await client.request(request)
+            client.sock.sendto(request, server.address)
+            await _until(lambda: server.counters.drops.get("duplicate-request") == 1)
+            assert server.session_count == 1
+        finally:
+            client.close()
+
+
+async def test_garbage_does_not_stop_the_listener(tree: BootTree) -> None:
+    async with tftp_server(tree.root) as server:
+        client = TftpClient(server.address)
+        try:
+            for junk in (b"", b"\x00", b"\x00\x04\x00\x01", b"\xff" * 100):
+                client.sock.sendto(junk, server.address)
+            assert await client.fetch("small.txt") == tree.files["small.txt"]
+        finally:
+            client.close()
+        assert server.counters.drops["malformed"] == 3
+        assert server.counters.drops["not-a-request"] == 1
+
+
+async def _until(condition: object, timeout: float = 5.0) -> None:
+    assert callable(condition)
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)

@@ -14,9 +14,11 @@ Where a request goes (RFC 2131 4.3):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from metalnet.core.model import ExtraDhcpOpt, HostRoute, Network, Port
@@ -32,6 +34,9 @@ BROADCAST: Final = "255.255.255.255"
 CLIENT_PORT: Final = 68
 SERVER_PORT: Final = 67
 PROXY_PORT: Final = 4011
+BROADCAST_FLAG: Final = 0x8000
+_ALWAYS_SENT: Final = bo.BOOT_CODES | {1, 3, 6, 51, 54, 58, 59}
+"""Sent in address replies whether requested or not (boot options too, when set)."""
 
 BootDefaults = Callable[[Network, str], tuple[ExtraDhcpOpt, ...]]
 """(network, purpose) -> the fallback option set; purpose is ``boot`` or ``discovery``."""
@@ -87,7 +92,25 @@ def _int_or_none(address: ipaddress.IPv4Address | None) -> int | None:
 
 
 def _ip_text(address: int) -> str:
-    return str(ipaddress.IPv4Address(address))
+    return socket.inet_ntoa(address.to_bytes(4, "big"))  # 4x faster than ipaddress
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _ip_int(text: str) -> int:
+    """A stored dotted-quad address as an int; cached, since ports' addresses repeat.
+
+    :raises ValueError: not an IPv4 address.
+    """
+    return int(ipaddress.IPv4Address(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_policy(text: str) -> UnknownPolicy:
+    """A network's ``unknown_mac_policy``; ``ignore`` when it no longer parses."""
+    try:
+        return UnknownPolicy.parse(text)
+    except PolicyError:
+        return UnknownPolicy(PolicyKind.IGNORE)
 
 
 class DhcpEngine:
@@ -114,6 +137,11 @@ class DhcpEngine:
         self.lease_time = lease_time
         self.boot_defaults = boot_defaults
         self.domain_name = domain_name
+        self._lease_options = {
+            51: encode_u32(lease_time),
+            58: encode_u32(lease_time // 2),
+            59: encode_u32(lease_time * 7 // 8),
+        }
         self._subnet_cache: dict[tuple[str, int], dict[int, bytes]] = {}
         self._boot_cache: dict[tuple[object, ...], bo.BootReply] = {}
 
@@ -193,10 +221,7 @@ class DhcpEngine:
 
     @staticmethod
     def _policy(network: Network) -> UnknownPolicy:
-        try:
-            return UnknownPolicy.parse(network.unknown_mac_policy)
-        except PolicyError:
-            return UnknownPolicy(PolicyKind.IGNORE)
+        return _parse_policy(network.unknown_mac_policy)
 
     # ------------------------------------------------------------------ options
 
@@ -246,13 +271,6 @@ class DhcpEngine:
         self._boot_cache[key] = reply
         return reply
 
-    def _lease_options(self) -> dict[int, bytes]:
-        return {
-            51: encode_u32(self.lease_time),
-            58: encode_u32(self.lease_time // 2),
-            59: encode_u32(self.lease_time * 7 // 8),
-        }
-
     def _address_reply(
         self,
         packet: Packet,
@@ -267,10 +285,10 @@ class DhcpEngine:
         boot = self._boot(packet, target.network, target.port, purpose)
         candidates = {
             **self._subnet_options(target.subnet, target.network),
-            **self._lease_options(),
+            **self._lease_options,
             **boot.options,
         }
-        always = set(bo.BOOT_CODES) | boot.options.keys() | {1, 3, 6, 51, 54, 58, 59}
+        always = _ALWAYS_SENT | boot.options.keys() if boot.options else _ALWAYS_SENT
         options = select_reply_options(candidates, packet.parameter_request_list, always=always)
         reply = reply_for(
             packet,
@@ -287,6 +305,10 @@ class DhcpEngine:
         reply = reply_for(
             packet, MessageType.NAK, server_id=ingress.server_ip, options={56: encode_text(why)}
         )
+        if packet.giaddr and not reply.flags & BROADCAST_FLAG:
+            # RFC 2131 4.3.2: through a relay, a NAK carries the broadcast bit so the
+            # relay broadcasts it (the client's address may be wrong).
+            reply = replace(reply, flags=reply.flags | BROADCAST_FLAG)
         return Reply(reply, _destination(packet, MessageType.NAK), target.mac)
 
     # ------------------------------------------------------------------ addresses
@@ -300,14 +322,11 @@ class DhcpEngine:
             return Drop("port-without-address")
         for fixed in port.fixed_ips:
             if fixed.subnet_id == target.subnet.subnet.id:
-                return int(ipaddress.IPv4Address(fixed.ip_address))
+                return _ip_int(fixed.ip_address)
         return Drop("port-without-address")
 
     def _pools(self, info: SubnetInfo) -> list[tuple[int, int]]:
-        return [
-            (int(ipaddress.IPv4Address(p.start)), int(ipaddress.IPv4Address(p.end)))
-            for p in info.subnet.allocation_pools
-        ]
+        return [(_ip_int(p.start), _ip_int(p.end)) for p in info.subnet.allocation_pools]
 
     def _unknown_allowed(self, packet: Packet, target: _Target) -> UnknownPolicy | Drop:
         policy = self._policy(target.network)
@@ -315,7 +334,15 @@ class DhcpEngine:
         if policy.kind is PolicyKind.IGNORE:
             return Drop("unknown-mac:ignore")
         if policy.kind is PolicyKind.DELAY and packet.secs < policy.delay:
-            return Drop("unknown-mac:delay")
+            # The delay only keeps this server out of a client's first exchange: a
+            # client holding our offer or lease is answered (renewals and REQUESTs
+            # often restart secs at 0).
+            subnet_id = target.subnet.subnet.id if target.subnet is not None else ""
+            if (
+                self.leases.lease_of(subnet_id, target.mac) is None
+                and self.leases.offered_to(subnet_id, target.mac) is None
+            ):
+                return Drop("unknown-mac:delay")
         if target.subnet is None:
             return Drop("no-subnet")
         return policy
@@ -374,12 +401,14 @@ class DhcpEngine:
         subnet_id = target.subnet.subnet.id
         lease = self.leases.lease_of(subnet_id, target.mac)
         offered = self.leases.offered_to(subnet_id, target.mac)
+        if self.view.holder_of(subnet_id, wanted) is not None:
+            # A port took the address (even one this client leased before): the port wins.
+            return self._nak(packet, ingress, target, "address not available")
         if wanted not in {lease.ip if lease else None, offered}:
             in_pool = any(lo <= wanted <= hi for lo, hi in self._pools(target.subnet))
-            held = self.view.holder_of(subnet_id, wanted) is not None
             if server_id is None and not target.subnet.contains(wanted):
                 return self._nak(packet, ingress, target, "wrong network")
-            if not in_pool or held or not self.leases.is_free(wanted, target.mac):
+            if not in_pool or not self.leases.is_free(wanted, target.mac):
                 return self._nak(packet, ingress, target, "address not available")
         self.leases.commit(wanted, target.mac, subnet_id, self.lease_time)
         return self._address_reply(
@@ -407,6 +436,9 @@ class DhcpEngine:
     def _inform(self, packet: Packet, ingress: Ingress, target: _Target) -> Outcome:
         if not packet.ciaddr:
             return Drop("inform-without-ciaddr")
+        if target.port is None and self._policy(target.network).kind is PolicyKind.IGNORE:
+            self.sightings.record(packet, target.mac, target.network.id, "ignore", self.clock())
+            return Drop("unknown-mac:ignore")
         info = target.subnet or self.view.subnet_containing(packet.ciaddr)
         if info is None:
             return Drop("no-subnet")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 OFFER_HOLD = 30.0
@@ -39,6 +39,15 @@ class Lease:
     def declined(self) -> bool:
         """Whether this is a quarantined address rather than a client's lease."""
         return not self.mac
+
+    def to_record(self) -> dict[str, object]:
+        """The journal entry (``dataclasses.asdict`` is ~10x slower on the hot path)."""
+        return {
+            "ip": self.ip,
+            "mac": self.mac,
+            "subnet_id": self.subnet_id,
+            "expires": self.expires,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +110,7 @@ class LeaseStore:
         with open(temporary, "w", encoding="utf-8") as out:
             for lease in list(self._by_ip.values()):
                 if lease.expires > now:
-                    out.write(json.dumps(asdict(lease)) + "\n")
+                    out.write(json.dumps(lease.to_record()) + "\n")
                 else:
                     self._drop(lease.ip)
             out.flush()
@@ -173,7 +182,7 @@ class LeaseStore:
         lease = Lease(ip, mac, subnet_id, self.clock() + duration)
         self._bind(lease)
         self.withdraw_offer(subnet_id, mac)
-        self._journal(asdict(lease))
+        self._journal(lease.to_record())
         return lease
 
     def release(self, ip: int) -> None:
@@ -233,11 +242,13 @@ class LeaseStore:
         :param held_by_port: whether a port holds an address (never offered).
         :returns: ``None`` when the pools are exhausted.
         """
+        # A port may since have taken the client's leased or offered address: then
+        # the client gets a new one (its old lease goes when it takes the new).
         lease = self.lease_of(subnet_id, mac)
-        if lease is not None:
+        if lease is not None and not held_by_port(lease.ip):
             return lease.ip
         current = self.offered_to(subnet_id, mac)
-        if current is not None:
+        if current is not None and not held_by_port(current):
             return current
 
         def usable(ip: int) -> bool:

@@ -24,13 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from metalnet.dhcp.engine import PROXY_PORT, SERVER_PORT, DhcpEngine, Drop, Ingress, Reply
-from metalnet.wire.dhcp4 import Packet
+from metalnet.wire.dhcp4 import MessageType, Packet
 from metalnet.wire.errors import WireError
 
 log = logging.getLogger(__name__)
 
 SIOCGIFADDR = 0x8915
 RECV_SIZE = 4096
+_MESSAGE_TYPE = 53
+_SENT_COUNTER = {bytes((int(t),)): f"sent:{t.name}" for t in MessageType}
+"""Option 53's value in a reply -> its counter (decoding the option per send costs more)."""
 
 
 def interface_address(name: str) -> int:
@@ -136,7 +139,7 @@ class DhcpServer:
         datagrams = []
         for _ in range(self.batch_limit):
             try:
-                data, _address = sock.recvfrom(RECV_SIZE)
+                data = sock.recv(RECV_SIZE)  # the reply address comes from the packet
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
@@ -192,5 +195,4 @@ class DhcpServer:
         except (OSError, WireError) as exc:
             self.counters[f"error:send:{type(exc).__name__}"] += 1
             return
-        message_type = packet.message_type
-        self.counters[f"sent:{message_type.name if message_type else 'bootp'}"] += 1
+        self.counters[_SENT_COUNTER.get(packet.options.get(_MESSAGE_TYPE), "sent:bootp")] += 1

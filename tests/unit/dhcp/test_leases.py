@@ -1,0 +1,210 @@
+"""LeaseStore: journal replay and compaction, expiry, offers, exhaustion, uniqueness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metalnet.dhcp.leases import DECLINE_QUARANTINE, OFFER_HOLD, LeaseStore
+from tests.unit.dhcp.conftest import FakeClock, ip
+
+POOL = [(ip("198.18.10.100"), ip("198.18.10.103"))]
+A, B, C, D, E = (f"52:54:00:00:00:0{n}" for n in range(1, 6))
+SUBNET = "subnet-1"
+
+
+def _never_held(_ip: int) -> bool:
+    return False
+
+
+def _store(tmp_path: Path, clock: FakeClock) -> LeaseStore:
+    return LeaseStore(tmp_path / "leases.journal", clock)
+
+
+def _reopen(store: LeaseStore, clock: FakeClock) -> LeaseStore:
+    store.close()
+    return LeaseStore(store.path, clock)
+
+
+def test_a_flushed_lease_is_replayed(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    store.commit(ip("198.18.10.100"), A, SUBNET, 3600)
+    assert store.pending == 1
+    assert store.flush() == 1 and store.pending == 0
+    store = _reopen(store, clock)
+    lease = store.lease_of(SUBNET, A)
+    assert lease is not None and lease.ip == ip("198.18.10.100")
+    assert lease.expires == clock.now + 3600
+    store.close()
+
+
+def test_an_unflushed_lease_is_not_durable(tmp_path: Path, clock: FakeClock) -> None:
+    """Group commit: durable at flush, which the server does before sending the ACK."""
+    store = _store(tmp_path, clock)
+    store.commit(ip("198.18.10.100"), A, SUBNET, 3600)
+    crashed = LeaseStore(store.path, clock)  # what a restart after kill -9 would read
+    assert crashed.lease_of(SUBNET, A) is None
+    crashed.close()
+    store.close()
+
+
+def test_a_torn_last_line_is_skipped_and_counted(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    store.commit(ip("198.18.10.100"), A, SUBNET, 3600)
+    store.commit(ip("198.18.10.101"), B, SUBNET, 3600)
+    store.close()
+    with open(store.path, "a", encoding="utf-8") as journal:
+        journal.write('{"ip": 3323071076, "mac": "52:54:00:00:00:03", "sub')  # a crash
+    store = LeaseStore(store.path, clock)
+    assert store.torn_lines == 1
+    assert {lease.mac for lease in store.leases()} == {A, B}
+    store.close()
+
+
+def test_replay_compacts_the_journal(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    for n in range(20):  # twenty renewals of one lease
+        store.commit(ip("198.18.10.100"), A, SUBNET, 3600 + n)
+    store.commit(ip("198.18.10.101"), B, SUBNET, 10)
+    store.commit(ip("198.18.10.102"), C, SUBNET, 3600)
+    store.release(ip("198.18.10.102"))
+    store.close()
+    assert len(store.path.read_text().splitlines()) == 23
+    clock.advance(11)  # B's lease has expired
+    store = LeaseStore(store.path, clock)
+    lines = [json.loads(line) for line in store.path.read_text().splitlines()]
+    assert lines == [{"ip": ip("198.18.10.100"), "mac": A, "subnet_id": SUBNET,
+                      "expires": clock.now - 11 + 3619}]
+    assert not store.path.with_suffix(".tmp").exists()
+    store.close()
+
+
+def test_release_survives_a_restart(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    store.commit(ip("198.18.10.100"), A, SUBNET, 3600)
+    store.release(ip("198.18.10.100"))
+    store = _reopen(store, clock)
+    assert store.lease_of(SUBNET, A) is None and store.holder(ip("198.18.10.100")) is None
+    store.close()
+
+
+def test_leases_expire_and_their_addresses_come_back(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    store.commit(ip("198.18.10.100"), A, SUBNET, 60)
+    assert store.offer(SUBNET, B, POOL, _never_held, ip("198.18.10.100")) == ip("198.18.10.101")
+    clock.advance(60)
+    assert store.lease_of(SUBNET, A) is None
+    assert store.expire() == 1
+    assert store.offer(SUBNET, C, POOL, _never_held, ip("198.18.10.100")) == ip("198.18.10.100")
+    store.close()
+
+
+def test_an_offer_is_held_for_30_seconds(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    first = store.offer(SUBNET, A, POOL, _never_held)
+    assert first == ip("198.18.10.100")
+    assert store.offer(SUBNET, A, POOL, _never_held) == first  # the same client: the same
+    assert store.offer(SUBNET, B, POOL, _never_held, first) != first  # others: not that one
+    assert not store.is_free(first, B) and store.is_free(first, A)
+    clock.advance(OFFER_HOLD - 1)
+    assert store.offered_to(SUBNET, A) == first
+    clock.advance(1)
+    assert store.offered_to(SUBNET, A) is None
+    assert store.is_free(first, B)
+    assert store.offer(SUBNET, C, POOL, _never_held, first) == first
+    store.close()
+
+
+def test_a_client_with_a_lease_is_offered_its_lease(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    store.commit(ip("198.18.10.102"), A, SUBNET, 3600)
+    assert store.offer(SUBNET, A, POOL, _never_held, ip("198.18.10.100")) == ip("198.18.10.102")
+    store.close()
+
+
+def test_pool_exhaustion_and_port_addresses(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+
+    def held(address: int) -> bool:
+        return address == ip("198.18.10.101")
+
+    got = [store.offer(SUBNET, mac, POOL, held) for mac in (A, B, C)]
+    assert got == [ip("198.18.10.100"), ip("198.18.10.102"), ip("198.18.10.103")]
+    assert store.offer(SUBNET, D, POOL, held) is None
+    assert store.offer(SUBNET, D, [], held) is None
+    store.close()
+
+
+def test_decline_quarantines_until_it_expires(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    store.commit(ip("198.18.10.100"), A, SUBNET, 3600)
+    store.decline(ip("198.18.10.100"), SUBNET)
+    assert store.lease_of(SUBNET, A) is None
+    holder = store.holder(ip("198.18.10.100"))
+    assert holder is not None and holder.declined
+    assert store.offer(SUBNET, B, POOL, _never_held, ip("198.18.10.100")) != ip("198.18.10.100")
+    store = _reopen(store, clock)  # the quarantine is durable too
+    assert store.holder(ip("198.18.10.100")).declined  # type: ignore[union-attr]
+    clock.advance(DECLINE_QUARANTINE)
+    assert store.holder(ip("198.18.10.100")) is None
+    store.close()
+
+
+def test_a_new_lease_of_a_client_replaces_its_old_one(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    store.commit(ip("198.18.10.100"), A, SUBNET, 3600)
+    store.commit(ip("198.18.10.101"), A, SUBNET, 3600)
+    assert store.holder(ip("198.18.10.100")) is None
+    assert [lease.ip for lease in store.leases()] == [ip("198.18.10.101")]
+    store = _reopen(store, clock)
+    assert [lease.ip for lease in store.leases()] == [ip("198.18.10.101")]
+    store.close()
+
+
+_MACS = st.sampled_from([A, B, C, D, E])
+_STEPS = st.lists(st.tuples(
+    st.sampled_from(["offer", "commit", "release", "decline", "wait", "reopen"]),
+    _MACS, st.integers(0, 4)), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=_STEPS)
+def test_never_two_macs_on_one_address(tmp_path_factory, steps) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the order of offers, commits (only of what is free, as the engine
+    does), releases, declines, time and restarts: one address, one holder; one
+    client, one lease; an offer is never of an address held by someone else."""
+    clock = FakeClock()
+    store = LeaseStore(tmp_path_factory.mktemp("leases") / "leases.journal", clock)
+    try:
+        for action, mac, n in steps:
+            address = POOL[0][0] + n
+            if action == "offer":
+                got = store.offer(SUBNET, mac, POOL, _never_held, address)
+                if got is not None:
+                    holder = store.holder(got)
+                    assert holder is None or holder.mac == mac
+            elif action == "commit" and store.is_free(address, mac):
+                store.commit(address, mac, SUBNET, 100)
+            elif action == "release":
+                lease = store.lease_of(SUBNET, mac)
+                if lease is not None:
+                    store.release(lease.ip)
+            elif action == "decline":
+                lease = store.lease_of(SUBNET, mac)
+                if lease is not None:
+                    store.decline(lease.ip, SUBNET)
+            elif action == "wait":
+                clock.advance(20 * n)
+            elif action == "reopen":
+                store.close()
+                store = LeaseStore(store.path, clock)
+            store.flush()
+            live = list(store.leases())
+            assert len({lease.ip for lease in live}) == len(live)
+            clients = [lease.mac for lease in live if not lease.declined]
+            assert len(set(clients)) == len(clients)
+    finally:
+        store.close()

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     @property
     def interface_map(self) -> dict[str, str]:
         """Physical network -> host interface."""
-        return dict(value.split(":", 1) for value in self.interfaces)  # type: ignore[misc]
+        return dict(value.split(":", 1) for value in self.interfaces)
 
     @property
     def listens_on_loopback(self) -> bool:

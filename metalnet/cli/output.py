@@ -36,17 +36,22 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -
 
 
 def print_list(
-    items: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, out: TextIO = sys.stdout
+    items: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, out: TextIO | None = None
 ) -> None:
-    """A list of resources: selected columns as a table, or everything as JSON."""
+    """A list of resources: selected columns as a table, or everything as JSON.
+
+    :param out: where to print; ``sys.stdout`` as it is at call time by default.
+    """
+    out = out or sys.stdout
     if fmt == "json":
         print(json.dumps(list(items), indent=2), file=out)
         return
     _table(columns, [[_cell(item.get(c)) for c in columns] for item in items], out)
 
 
-def print_item(item: dict[str, Any], fmt: str, out: TextIO = sys.stdout) -> None:
-    """One resource: a Field/Value table, or JSON."""
+def print_item(item: dict[str, Any], fmt: str, out: TextIO | None = None) -> None:
+    """One resource: a Field/Value table, or JSON (printed to ``out``, default ``sys.stdout``)."""
+    out = out or sys.stdout
     if fmt == "json":
         print(json.dumps(item, indent=2), file=out)
         return

@@ -7,6 +7,7 @@ address; the store's unique constraints back both rules up.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 import re
@@ -174,8 +175,8 @@ class _AddressPlanner:
             addresses = choose_addresses(
                 subnet.allocation_pools,
                 count - len(found),
-                lambda low, high, sid=subnet.id: self.uow.ports.ips_in_use(sid, low, high),
-                lambda low, high, sid=subnet.id: self.uow.ports.highest_ip_in_use(sid, low, high),
+                functools.partial(self.uow.ports.ips_in_use, subnet.id),
+                functools.partial(self.uow.ports.highest_ip_in_use, subnet.id),
                 taken,
             )
             found.extend(FixedIP(subnet.id, a) for a in addresses)
@@ -257,7 +258,9 @@ def _claim_macs(uow: UnitOfWork, network_id: str, macs: list[str]) -> None:
         raise MacAddressInUse(net_id=network_id, mac=sorted(clash)[0])
 
 
-def create_ports(uow: UnitOfWork, ctx: RequestContext, items: list[Mapping[str, Any]]) -> list[Port]:
+def create_ports(
+    uow: UnitOfWork, ctx: RequestContext, items: list[Mapping[str, Any]]
+) -> list[Port]:
     """Create ports, all or none: MACs checked, addresses claimed or allocated.
 
     :raises NetworkNotFound: a network is absent or not visible.
@@ -331,7 +334,8 @@ def update_port(
         if values["mac_address"] != port.mac_address:
             _claim_macs(uow, port.network_id, [values["mac_address"]])
     if "extra_dhcp_opts" in values:
-        values["extra_dhcp_opts"] = tuple(merge_opts(port.extra_dhcp_opts, values["extra_dhcp_opts"]))
+        merged = merge_opts(port.extra_dhcp_opts, values["extra_dhcp_opts"])
+        values["extra_dhcp_opts"] = tuple(merged)
     if "fixed_ips" in values:
         values["fixed_ips"] = _replan_fixed_ips(uow, ctx, port, values["fixed_ips"])
     if "admin_state_up" in values:

@@ -14,16 +14,20 @@ MAX_TAGS = 50
 
 
 def check_tag(tag: str) -> str:
-    """A tag is 1-255 characters without a comma.
+    """A tag is 1-255 characters without a comma or NUL.
 
     :raises InvalidInput: otherwise.
     """
-    if not tag or len(tag) > MAX_TAG_LENGTH or "," in tag:
-        raise InvalidInput(reason=f"'{tag}' is not a valid tag (1-255 characters, no comma)")
+    if not tag or len(tag) > MAX_TAG_LENGTH or "," in tag or "\x00" in tag:
+        raise InvalidInput(
+            reason=f"{tag!r} is not a valid tag (1-255 characters, no comma or NUL)"
+        )
     return tag
 
 
-def replace_tags(uow: UnitOfWork, repo: Repo[Resource], obj: Resource, tags: Sequence[str]) -> Resource:
+def replace_tags(
+    uow: UnitOfWork, repo: Repo[Resource], obj: Resource, tags: Sequence[str]
+) -> Resource:
     """Give ``obj`` exactly ``tags`` (order kept, duplicates dropped); bumps the revision.
 
     :raises InvalidInput: a bad tag, or more than 50.

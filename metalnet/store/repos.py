@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
-    Connection,
     ColumnElement,
+    Connection,
     delete,
     exists,
     func,
@@ -59,7 +59,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def _standard_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
+def _standard_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "project_id": row["project_id"],
@@ -106,7 +106,7 @@ class _TableRepo(Generic[T]):
     def to_row(self, obj: T) -> dict[str, Any]:
         raise NotImplementedError
 
-    def from_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[T]:
+    def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[T]:
         raise NotImplementedError
 
     def visibility(self, project_id: str) -> ColumnElement[bool]:
@@ -171,7 +171,7 @@ class SqlNetworkRepo(_TableRepo[Network]):
             "unknown_mac_policy": obj.unknown_mac_policy,
         }
 
-    def from_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[Network]:
+    def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Network]:
         return [
             Network(
                 **_standard_from_row(row),
@@ -220,7 +220,7 @@ class SqlSubnetRepo(_TableRepo[Subnet]):
             "host_routes": [[r.destination, r.nexthop] for r in obj.host_routes],
         }
 
-    def from_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[Subnet]:
+    def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Subnet]:
         return [
             Subnet(
                 **_standard_from_row(row),
@@ -292,7 +292,7 @@ class SqlPortRepo(_TableRepo[Port]):
             "status": obj.status,
         }
 
-    def from_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[Port]:
+    def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Port]:
         fixed: dict[str, list[FixedIP]] = {row["id"]: [] for row in rows}
         if fixed:
             allocations = self.connection.execute(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, text
 from sqlalchemy.exc import OperationalError
 
+from metalnet.core.repo import NetworkRepo, PortRepo, SubnetRepo
 from metalnet.errors import Unavailable
 from metalnet.store import tables as t
 from metalnet.store.db import BEGIN_MODE
@@ -24,6 +25,11 @@ class SqlUnitOfWork:
     :param readonly: on SQLite, begin a deferred (shared) transaction instead of
         taking the write lock.
     """
+
+    # Declared as the protocol's types: the repository attributes are invariant.
+    networks: NetworkRepo
+    subnets: SubnetRepo
+    ports: PortRepo
 
     def __init__(self, engine: Engine, feed: ChangeFeed, readonly: bool = False) -> None:
         self.engine = engine
@@ -55,14 +61,17 @@ class SqlUnitOfWork:
 
     def record_change(self, kind: str, resource_id: str, body: Mapping[str, Any] | None) -> None:
         self._pending.append(
-            {"kind": kind, "resource_id": resource_id, "body": body, "changed_at": datetime.now(UTC)}
+            {"kind": kind, "resource_id": resource_id, "body": body,
+             "changed_at": datetime.now(UTC)}
         )
 
     def commit(self) -> None:
         head = None
         if self._pending:
             if self.postgres:
-                self.connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEED_LOCK_KEY})
+                self.connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEED_LOCK_KEY}
+                )
             result = self.connection.execute(
                 insert(t.changes).returning(t.changes.c.revision), self._pending
             )

@@ -29,6 +29,20 @@ def _bool(text: str) -> bool:
     raise ValueError(f"'{text}' is not a boolean")
 
 
+INT32_LIMIT = 2**31
+
+
+def integer(text: str) -> int:
+    """A filter's integer, within the range of the integer columns it is compared with.
+
+    :raises ValueError: not an integer, or out of the signed 32-bit range.
+    """
+    number = int(text)
+    if not -INT32_LIMIT <= number < INT32_LIMIT:
+        raise ValueError(f"'{text}' is out of range")
+    return number
+
+
 def _mac(text: str) -> str:
     return text.lower().replace("-", ":")
 
@@ -41,7 +55,7 @@ _COMMON_FILTERS: dict[str, tuple[str, Converter]] = {
     "description": ("description", str),
     "project_id": ("project_id", str),
     "tenant_id": ("project_id", str),
-    "revision_number": ("revision_number", int),
+    "revision_number": ("revision_number", integer),
 }
 
 
@@ -82,7 +96,13 @@ class ResourceKind:
         return self.to_domain(schemas.without_nulls(model.attributes(), self.nullable))
 
 
+_NULL_IS_EMPTY = ("dns_nameservers", "host_routes")
+
+
 def _subnet_domain(attrs: dict[str, Any]) -> dict[str, Any]:
+    for name in _NULL_IS_EMPTY:  # Neutron's convert_none_to_empty_list
+        if name in attrs and attrs[name] is None:
+            attrs[name] = []
     if attrs.get("allocation_pools") is not None:
         attrs["allocation_pools"] = [AllocationPool(**p) for p in attrs["allocation_pools"]]
     if attrs.get("host_routes") is not None:
@@ -101,10 +121,10 @@ NETWORK = ResourceKind(
         "admin_state_up": ("admin_state_up", _bool),
         "shared": ("shared", _bool),
         "status": ("status", str),
-        "mtu": ("mtu", int),
+        "mtu": ("mtu", integer),
         "provider:network_type": ("network_type", str),
         "provider:physical_network": ("physical_network", str),
-        "provider:segmentation_id": ("segmentation_id", int),
+        "provider:segmentation_id": ("segmentation_id", integer),
         "unknown_mac_policy": ("unknown_mac_policy", str),
     },
     not_found=NetworkNotFound,
@@ -121,12 +141,12 @@ SUBNET = ResourceKind(
     plural="subnets",
     create_schema=schemas.SubnetCreate,
     update_schema=schemas.SubnetUpdate,
-    nullable=frozenset({"gateway_ip"}),
+    nullable=frozenset({"gateway_ip", *_NULL_IS_EMPTY}),
     filters={
         **_COMMON_FILTERS,
         "network_id": ("network_id", str),
         "cidr": ("cidr", str),
-        "ip_version": ("ip_version", int),
+        "ip_version": ("ip_version", integer),
         "gateway_ip": ("gateway_ip", str),
         "enable_dhcp": ("enable_dhcp", _bool),
     },

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from metalnet.api.neutron.kinds import ResourceKind
+from metalnet.api.neutron.kinds import ResourceKind, integer
 from metalnet.core.repo import ListQuery
 from metalnet.errors import BadRequest
 
@@ -63,10 +63,12 @@ def _limit(kind: ResourceKind, values: list[str]) -> int | None:
     if not values:
         return None
     try:
-        limit = int(values[-1])
+        limit = integer(values[-1])
     except ValueError as exc:
         raise _bad(kind, f"limit must be an integer, not '{values[-1]}'") from exc
-    return limit if limit > 0 else None
+    if limit < 0:
+        raise _bad(kind, f"limit must be 0 or greater, not {limit}")
+    return limit or None
 
 
 def parse_list(
@@ -90,7 +92,7 @@ def parse_list(
         sorts=_sorts(kind, grouped["sort_key"], grouped["sort_dir"]),
         limit=_limit(kind, grouped["limit"]),
         marker=grouped["marker"][-1] if grouped["marker"] else None,
-        page_reverse=bool(grouped["page_reverse"]) and grouped["page_reverse"][-1].lower() == "true",
+        page_reverse=any(v.lower() == "true" for v in grouped["page_reverse"][-1:]),
         visible_to_project=visible_to_project,
     )
     fields = tuple(f for value in grouped["fields"] for f in value.split(",") if f)

@@ -4,7 +4,7 @@ delete and the tags sub-resource, for every :class:`ResourceKind`."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -32,10 +32,20 @@ def validation_message(exc: ValidationError) -> str:
     return f"Invalid input for {where}. Reason: {first['msg']}."
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 async def _json_body(request: Request) -> Any:
+    """The decoded body; strict JSON only (no NaN or Infinity, bounded nesting).
+
+    :raises InvalidInput: the body is not such JSON.
+    """
     raw = await request.body()
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError as exc:
+        raise InvalidInput(reason="the body is nested too deeply") from exc
     except ValueError as exc:
         raise InvalidInput(reason=f"the body is not valid JSON ({exc})") from exc
 
@@ -65,7 +75,9 @@ def _unwrap(kind: ResourceKind, payload: Any) -> tuple[list[Any], bool]:
     if isinstance(payload, dict) and set(payload) == {kind.plural}:
         items = payload[kind.plural]
         if not isinstance(items, list) or not items:
-            raise BadRequest(resource=kind.singular, reason=f"'{kind.plural}' must be a non-empty list")
+            raise BadRequest(
+                resource=kind.singular, reason=f"'{kind.plural}' must be a non-empty list"
+            )
         return items, True
     if isinstance(payload, dict) and set(payload) == {kind.singular}:
         return [payload[kind.singular]], False
@@ -104,7 +116,8 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
     async def create_resources(request: Request) -> JSONResponse:
         ctx = context_of(request)
         items, bulk = _unwrap(kind, await _json_body(request))
-        attrs = [_attributes(kind, item, kind.create_schema) for item in items]
+        schema = kind.create_schema
+        attrs: list[Mapping[str, Any]] = [_attributes(kind, item, schema) for item in items]
 
         def work(uow: UnitOfWork) -> list[dict[str, Any]]:
             return kind.render(uow, kind.create(uow, ctx, attrs))
@@ -131,7 +144,9 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
         expected = _expected_revision(request)
         payload = await _json_body(request)
         if not isinstance(payload, dict) or set(payload) != {kind.singular}:
-            raise BadRequest(resource=kind.singular, reason=f"the body must be {{'{kind.singular}': {{...}}}}")
+            raise BadRequest(
+                resource=kind.singular, reason=f"the body must be {{'{kind.singular}': {{...}}}}"
+            )
         changes = _attributes(kind, payload[kind.singular], kind.update_schema)
 
         def work(uow: UnitOfWork) -> dict[str, Any]:
@@ -156,7 +171,8 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
                          summary=f"Create {kind.plural} (one, or several all-or-nothing)")
     item = base + "/{resource_id}"
     router.add_api_route(item, show_resource, methods=["GET"], summary=f"Show a {kind.singular}")
-    router.add_api_route(item, update_resource, methods=["PUT"], summary=f"Update a {kind.singular}")
+    router.add_api_route(item, update_resource, methods=["PUT"],
+                         summary=f"Update a {kind.singular}")
     router.add_api_route(item, delete_resource, methods=["DELETE"], status_code=204,
                          summary=f"Delete a {kind.singular}")
     _add_tag_routes(router, kind, item + "/tags")
@@ -214,11 +230,13 @@ def _add_tag_routes(router: APIRouter, kind: ResourceKind, base: str) -> None:
 
     router.add_api_route(base, list_tags, methods=["GET"], summary=f"Tags of a {kind.singular}")
     router.add_api_route(base, replace_all, methods=["PUT"], summary="Replace all tags")
-    router.add_api_route(base, remove_all, methods=["DELETE"], status_code=204, summary="Remove all tags")
+    router.add_api_route(base, remove_all, methods=["DELETE"], status_code=204,
+                         summary="Remove all tags")
     one = base + "/{tag}"
     router.add_api_route(one, check_one, methods=["GET"], status_code=204, summary="Check a tag")
     router.add_api_route(one, add_one, methods=["PUT"], status_code=201, summary="Add a tag")
-    router.add_api_route(one, remove_one, methods=["DELETE"], status_code=204, summary="Remove a tag")
+    router.add_api_route(one, remove_one, methods=["DELETE"], status_code=204,
+                         summary="Remove a tag")
 
 
 def neutron_router() -> APIRouter:

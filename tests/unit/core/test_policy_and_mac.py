@@ -1,0 +1,90 @@
+"""UnknownPolicy.parse and ports.normalize_mac / generate_mac."""
+
+from __future__ import annotations
+
+import pytest
+
+from metalnet.core.policy import MAX_DELAY_SECONDS, PolicyError, PolicyKind, UnknownPolicy
+from metalnet.core.ports import generate_mac, normalize_mac
+from metalnet.errors import InvalidInput
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "delay", "canonical"),
+    [
+        ("ignore", PolicyKind.IGNORE, 0, "ignore"),
+        ("pool", PolicyKind.POOL, 0, "pool"),
+        ("discover", PolicyKind.DISCOVER, 0, "discover"),
+        ("proxy", PolicyKind.PROXY, 0, "proxy"),
+        ("delay:5", PolicyKind.DELAY, 5, "delay:5"),
+        (" Delay:30 ", PolicyKind.DELAY, 30, "delay:30"),
+        (
+            f"delay:{MAX_DELAY_SECONDS}",
+            PolicyKind.DELAY,
+            MAX_DELAY_SECONDS,
+            f"delay:{MAX_DELAY_SECONDS}",
+        ),
+    ],
+)
+def test_policy_parse(text, kind, delay, canonical):
+    policy = UnknownPolicy.parse(text)
+    assert (policy.kind, policy.delay, str(policy)) == (kind, delay, canonical)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "drop",
+        "delay",
+        "delay:",
+        "delay:0",
+        "delay:-1",
+        "delay:x",
+        f"delay:{MAX_DELAY_SECONDS + 1}",
+        "pool:3",
+        "ignore:",
+        "delay:5:5",
+    ],
+)
+def test_policy_parse_refuses(text):
+    with pytest.raises(PolicyError):
+        UnknownPolicy.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "mac"),
+    [
+        ("AA:BB:CC:DD:EE:FF".replace("AA", "A8"), "a8:bb:cc:dd:ee:ff"),
+        ("52-54-00-12-34-56", "52:54:00:12:34:56"),
+        (" 52:54:00:12:34:56 ", "52:54:00:12:34:56"),
+    ],
+)
+def test_normalize_mac(text, mac):
+    assert normalize_mac(text) == mac
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "52:54:00:12:34",
+        "52:54:00:12:34:56:78",
+        "52:54:00-12:34:56",
+        "5254.0012.3456",
+        "zz:54:00:12:34:56",
+        "01:00:5e:00:00:01",
+        "ff:ff:ff:ff:ff:ff",
+        "00:00:00:00:00:00",
+        "525400123456",
+    ],
+)
+def test_normalize_mac_refuses(text):
+    with pytest.raises(InvalidInput):
+        normalize_mac(text)
+
+
+def test_generated_macs_are_valid_and_under_the_prefix():
+    macs = {generate_mac() for _ in range(200)}
+    assert all(m.startswith("fa:16:3e:") and normalize_mac(m) == m for m in macs)
+    assert len(macs) > 190

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     interfaces: list[str] = Field(default_factory=list)
     noauth: bool = False
     dhcp_lease_time: int = Field(86400, ge=60, le=2**31 - 1)
+    boot_dir: Path | None = None
+    bootloader_dir: Path | None = None
+    http_port: int = Field(8080, ge=1, le=65535)
+    tftp_port: int = Field(69, ge=1, le=65535)
 
     @field_validator("listen")
     @classmethod
@@ -63,6 +67,11 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         """``--db``, or SQLite under the state directory."""
         return self.db or f"sqlite:///{self.state_dir / 'metalnet.sqlite'}"
+
+    @property
+    def boot_directory(self) -> Path:
+        """``--boot-dir``, or ``boot/`` under the state directory."""
+        return self.boot_dir or self.state_dir / "boot"
 
     @property
     def interface_map(self) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The HTTP API application: Neutron v2.0 dialect (and, later, metalnet's /v1)."""
+"""The HTTP API application: the Neutron v2.0 dialect and metalnet's own ``/v1``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from metalnet.api.auth import Handler, make_auth_middleware
 from metalnet.api.errors import error_response, install_error_handlers
 from metalnet.api.neutron.meta import meta_router
 from metalnet.api.neutron.routes import neutron_router
+from metalnet.api.v1.boot_profiles import boot_profiles_router
+from metalnet.api.v1.sightings import sightings_router
 from metalnet.errors import InvalidInput
 from metalnet.store.store import Store
 
@@ -38,4 +40,6 @@ def create_app(store: Store, noauth: bool) -> FastAPI:
     app.middleware("http")(refuse_nul)
     app.include_router(meta_router())
     app.include_router(neutron_router())
+    app.include_router(boot_profiles_router())
+    app.include_router(sightings_router())
     return app

@@ -29,6 +29,12 @@ def _serve_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
                         help="no authentication: every caller is admin")
     parser.add_argument("--dhcp-lease-time", type=int, metavar="SECONDS",
                         help="lease time of DHCP answers (default 86400; T1, T2 derived)")
+    parser.add_argument("--boot-dir", help="served read-only over TFTP and HTTP "
+                        "(default: boot/ under the state dir)")
+    parser.add_argument("--bootloader-dir", help="where to take bootloaders from "
+                        "(default: Debian's ipxe/pxelinux paths)")
+    parser.add_argument("--http-port", type=int, help="HTTP boot port (default 8080)")
+    parser.add_argument("--tftp-port", type=int, help="TFTP port (default 69)")
     parser.set_defaults(handler=None)
 
 

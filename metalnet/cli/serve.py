@@ -1,4 +1,4 @@
-"""``metalnet serve``: the one-host composition of store, API, view and DHCP.
+"""``metalnet serve``: the one-host composition of store, API, view, DHCP and boot files.
 
 Everything runs in one asyncio loop. SIGTERM and SIGINT stop it cleanly: the
 API stops accepting, in-flight requests finish, and the process exits 0.
@@ -10,26 +10,23 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+import socket
 
 import uvicorn
 
 from metalnet.api.app import create_app
+from metalnet.boot import assets
+from metalnet.boot.defaults import boot_defaults_for
+from metalnet.boot.service import BootService
 from metalnet.core.view import BootView
+from metalnet.dhcp.server import interface_address
 from metalnet.dhcp.service import DhcpService
+from metalnet.http_server import EmbeddedServer
 from metalnet.settings import Settings
 from metalnet.store.follow import FeedFollower
 from metalnet.store.store import Store
 
 log = logging.getLogger("metalnet.serve")
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handling: ``serve`` owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def decide_noauth(settings: Settings, store: Store) -> bool:
@@ -39,37 +36,58 @@ def decide_noauth(settings: Settings, store: Store) -> bool:
     return settings.listens_on_loopback and not store.tokens.list()
 
 
-async def serve(settings: Settings) -> None:
-    """Run until SIGTERM/SIGINT."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.database_url)
+def _api_server(settings: Settings, store: Store) -> EmbeddedServer:
     noauth = decide_noauth(settings, store)
     host, port = settings.listen_address
     config = uvicorn.Config(
         create_app(store, noauth=noauth), host=host, port=port, log_level="warning",
         access_log=False, lifespan="off",
     )
-    server = _EmbeddedServer(config)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
-    view = BootView()
-    follower = FeedFollower(store, view)
-    await follower.start()
-    dhcp = None
-    if settings.interface_map:
-        dhcp = DhcpService(view, settings.interface_map, settings.state_dir,
-                           store.sightings.save, settings.dhcp_lease_time)
-        dhcp.start()
-    log.info(
-        "API on http://%s:%d (%s), database %s", host, port,
-        "noauth" if noauth else "token auth", settings.database_url.split("@")[-1],
+    log.info("API on http://%s:%d (%s), database %s", host, port,
+             "noauth" if noauth else "token auth", settings.database_url.split("@")[-1])
+    return EmbeddedServer(config)
+
+
+async def _start_provisioning(
+    settings: Settings, store: Store, view: BootView, stack: contextlib.AsyncExitStack
+) -> None:
+    """Boot files and DHCP on the addresses of the ``--interface`` interfaces."""
+    addresses = [
+        socket.inet_ntoa(interface_address(i).to_bytes(4, "big"))
+        for i in settings.interface_map.values()
+    ]
+    installed = assets.install(settings.boot_directory, settings.bootloader_dir)
+    missing = [a.name for a in installed if not a.installed and a.name in assets.REQUIRED]
+    if missing:
+        log.warning("bootloaders missing (install Debian's ipxe): %s", ", ".join(missing))
+    boot = BootService(
+        view, settings.boot_directory, addresses, settings.tftp_port, settings.http_port
     )
-    try:
+    await boot.start()
+    stack.push_async_callback(boot.stop)
+    dhcp = DhcpService(
+        view, settings.interface_map, settings.state_dir, store.sightings.save,
+        settings.dhcp_lease_time, boot_defaults_for(settings.http_port),
+    )
+    dhcp.start()
+    stack.push_async_callback(dhcp.stop)
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT; whatever started is stopped in reverse order."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    async with contextlib.AsyncExitStack() as stack:
+        store = Store(settings.database_url)
+        stack.callback(store.close)
+        view = BootView()
+        follower = FeedFollower(store, view)
+        await follower.start()
+        stack.push_async_callback(follower.stop)
+        if settings.interface_map:
+            await _start_provisioning(settings, store, view, stack)
+        server = _api_server(settings, store)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
         await server.serve()
-    finally:
-        if dhcp is not None:
-            await dhcp.stop()
-        await follower.stop()
-        store.close()
-        log.info("stopped")
+    log.info("stopped")

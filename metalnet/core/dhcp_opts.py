@@ -18,7 +18,12 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from metalnet.core.model import ExtraDhcpOpt
+from metalnet.errors import InvalidInput
 
 
 class OptKind(enum.Enum):
@@ -233,3 +238,28 @@ def check_value(definition: OptDef, value: str) -> None:
             raise OptionError(f"{bad}: expected hex bytes such as 01:02:ff") from exc
     elif not value or len(value.encode()) > 255 * 4:
         raise OptionError(f"{bad}: text must be 1 to 1020 bytes")
+
+
+def check_extra_dhcp_opts(entries: Sequence[Mapping[str, Any]]) -> list[ExtraDhcpOpt]:
+    """Validate ``extra_dhcp_opts``-style entries; entries with a null value are dropped.
+
+    :raises InvalidInput: a bad name, tag, value or ip_version, or a duplicate name.
+    """
+    opts = []
+    for entry in entries:
+        name, value = entry.get("opt_name"), entry.get("opt_value")
+        version = entry.get("ip_version", 4)
+        if version != 4:
+            raise InvalidInput(reason=f"extra_dhcp_opt '{name}': only ip_version 4 is served")
+        if not isinstance(name, str) or not name:
+            raise InvalidInput(reason="extra_dhcp_opts entries need an opt_name")
+        if value is None:
+            continue
+        try:
+            parse_opt(name, str(value))
+        except OptionError as exc:
+            raise InvalidInput(reason=f"extra_dhcp_opt '{name}': {exc}") from exc
+        opts.append(ExtraDhcpOpt(name, str(value), version))
+    if len({(o.opt_name, o.ip_version) for o in opts}) != len(opts):
+        raise InvalidInput(reason="duplicate opt_name in extra_dhcp_opts")
+    return opts

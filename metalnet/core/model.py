@@ -12,8 +12,26 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class ExtraDhcpOpt:
+    """A DHCP option attached to a port, in Neutron's form.
+
+    ``opt_name`` may carry one ``tag:NAME,`` or ``tag:!NAME,`` prefix
+    (see :mod:`metalnet.core.dhcp_opts`).
+    """
+
+    opt_name: str
+    opt_value: str
+    ip_version: int = 4
+
+
+@dataclass(frozen=True, slots=True)
 class Network:
-    """An L2 domain. ``physical_network`` names the wire it lives on."""
+    """An L2 domain. ``physical_network`` names the wire it lives on.
+
+    ``boot_dhcp_opts`` replaces the host's default boot options for ports that
+    set none; ``discovery_profile_id`` is what unknown machines boot under the
+    ``discover`` policy.
+    """
 
     id: str
     project_id: str
@@ -27,6 +45,8 @@ class Network:
     physical_network: str | None = None
     segmentation_id: int | None = None
     unknown_mac_policy: str = "ignore"
+    boot_dhcp_opts: tuple[ExtraDhcpOpt, ...] = ()
+    discovery_profile_id: str | None = None
     tags: tuple[str, ...] = ()
     revision_number: int = 0
     created_at: datetime | None = None
@@ -80,19 +100,6 @@ class FixedIP:
 
 
 @dataclass(frozen=True, slots=True)
-class ExtraDhcpOpt:
-    """A DHCP option attached to a port, in Neutron's form.
-
-    ``opt_name`` may carry one ``tag:NAME,`` or ``tag:!NAME,`` prefix
-    (see :mod:`metalnet.core.dhcp_opts`).
-    """
-
-    opt_name: str
-    opt_value: str
-    ip_version: int = 4
-
-
-@dataclass(frozen=True, slots=True)
 class Port:
     """A MAC address attached to a network, with its addresses and DHCP options."""
 
@@ -109,6 +116,7 @@ class Port:
     binding_vnic_type: str = "normal"
     binding_profile: dict[str, Any] = field(default_factory=dict)
     extra_dhcp_opts: tuple[ExtraDhcpOpt, ...] = ()
+    boot_profile_id: str | None = None
     admin_state_up: bool = True
     status: str = "DOWN"
     tags: tuple[str, ...] = ()

@@ -8,7 +8,9 @@ from typing import Any
 
 from metalnet.core.context import RequestContext
 from metalnet.core.model import Network
+from metalnet.core.dhcp_opts import check_extra_dhcp_opts
 from metalnet.core.policy import PolicyError, UnknownPolicy
+from metalnet.core.profiles import profile_ref_to_id
 from metalnet.core.records import to_record
 from metalnet.core.repo import UnitOfWork
 from metalnet.core.resources import (
@@ -23,7 +25,10 @@ from metalnet.errors import InvalidInput, NetworkInUse, NetworkNotFound
 
 NETWORK_TYPES = frozenset({"flat", "vlan"})
 ADMIN_ONLY = frozenset(
-    {"network_type", "physical_network", "segmentation_id", "unknown_mac_policy"}
+    {
+        "network_type", "physical_network", "segmentation_id", "unknown_mac_policy",
+        "boot_dhcp_opts", "discovery_profile_id",
+    }
 )
 MIN_MTU, MAX_MTU = 68, 65535
 
@@ -59,6 +64,14 @@ def _validated(network: Network) -> Network:
     return dataclasses.replace(network, unknown_mac_policy=str(policy))
 
 
+def _boot_fields(uow: UnitOfWork, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Check the boot options and resolve the discovery profile (name or id)."""
+    if "boot_dhcp_opts" in attrs:
+        attrs["boot_dhcp_opts"] = tuple(check_extra_dhcp_opts(attrs["boot_dhcp_opts"] or ()))
+    profile_ref_to_id(uow, attrs, "discovery_profile_id")
+    return attrs
+
+
 def create_networks(
     uow: UnitOfWork, ctx: RequestContext, items: list[Mapping[str, Any]]
 ) -> list[Network]:
@@ -71,7 +84,7 @@ def create_networks(
     created = []
     for attrs in items:
         check_admin_only(ctx, "network", attrs, ADMIN_ONLY)
-        fields = {k: v for k, v in attrs.items() if k != "project_id"}
+        fields = _boot_fields(uow, {k: v for k, v in attrs.items() if k != "project_id"})
         network = _validated(
             Network(
                 id=new_id(),
@@ -103,7 +116,7 @@ def update_network(
     network = get_network(uow, ctx, network_id)
     check_revision(network, expected_revision)
     check_admin_only(ctx, "network", changes, ADMIN_ONLY)
-    updated = _validated(revised(network, changes))
+    updated = _validated(revised(network, _boot_fields(uow, dict(changes))))
     uow.networks.update(updated)
     uow.record_change("network", updated.id, to_record(updated))
     return updated

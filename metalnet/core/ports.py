@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from metalnet.core.context import RequestContext
-from metalnet.core.dhcp_opts import OptionError, parse_opt
+from metalnet.core.dhcp_opts import check_extra_dhcp_opts
 from metalnet.core.ipam import choose_addresses
 from metalnet.core.model import ExtraDhcpOpt, FixedIP, Network, Port, Subnet
 from metalnet.core.networks import get_network
+from metalnet.core.profiles import profile_ref_to_id
 from metalnet.core.records import to_record
 from metalnet.core.repo import UnitOfWork
 from metalnet.core.resources import (
@@ -38,7 +39,9 @@ from metalnet.errors import (
     PortNotFound,
 )
 
-ADMIN_ONLY = frozenset({"binding_host_id", "binding_profile", "binding_vnic_type"})
+ADMIN_ONLY = frozenset(
+    {"binding_host_id", "binding_profile", "binding_vnic_type", "boot_profile_id"}
+)
 VNIC_TYPES = frozenset({"normal", "baremetal"})
 GENERATED_MAC_PREFIX = "fa:16:3e"
 _MAC_RE = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
@@ -75,27 +78,6 @@ def get_port(uow: UnitOfWork, ctx: RequestContext, port_id: str) -> Port:
     return port
 
 
-def _check_opts(entries: Sequence[Mapping[str, Any]]) -> list[ExtraDhcpOpt]:
-    opts = []
-    for entry in entries:
-        name, value = entry.get("opt_name"), entry.get("opt_value")
-        version = entry.get("ip_version", 4)
-        if version != 4:
-            raise InvalidInput(reason=f"extra_dhcp_opt '{name}': only ip_version 4 is served")
-        if not isinstance(name, str) or not name:
-            raise InvalidInput(reason="extra_dhcp_opts entries need an opt_name")
-        if value is None:
-            continue
-        try:
-            parse_opt(name, str(value))
-        except OptionError as exc:
-            raise InvalidInput(reason=f"extra_dhcp_opt '{name}': {exc}") from exc
-        opts.append(ExtraDhcpOpt(name, str(value), version))
-    if len({(o.opt_name, o.ip_version) for o in opts}) != len(opts):
-        raise InvalidInput(reason="duplicate opt_name in extra_dhcp_opts")
-    return opts
-
-
 def merge_opts(
     current: Sequence[ExtraDhcpOpt], updates: Sequence[Mapping[str, Any]]
 ) -> list[ExtraDhcpOpt]:
@@ -109,7 +91,7 @@ def merge_opts(
         if entry.get("opt_value") is None:
             merged.pop(key, None)  # type: ignore[arg-type]
         else:
-            (opt,) = _check_opts([entry])
+            (opt,) = check_extra_dhcp_opts([entry])
             merged[(opt.opt_name, opt.ip_version)] = opt
     return list(merged.values())
 
@@ -284,7 +266,8 @@ def create_ports(
         fields["mac_address"] = (
             normalize_mac(attrs["mac_address"]) if attrs.get("mac_address") else generate_mac()
         )
-        fields["extra_dhcp_opts"] = tuple(_check_opts(attrs.get("extra_dhcp_opts", ())))
+        fields["extra_dhcp_opts"] = tuple(check_extra_dhcp_opts(attrs.get("extra_dhcp_opts", ())))
+        profile_ref_to_id(uow, fields, "boot_profile_id")
         _check_unique_fixed(attrs.get("fixed_ips"))
         prepared.append(fields)
         by_network.setdefault(network.id, []).append(index)
@@ -329,6 +312,7 @@ def update_port(
     if "network_id" in changes and changes["network_id"] != port.network_id:
         raise InvalidInput(reason="network_id of a port cannot be changed")
     values = dict(changes)
+    profile_ref_to_id(uow, values, "boot_profile_id")
     if "mac_address" in values:
         values["mac_address"] = normalize_mac(values["mac_address"])
         if values["mac_address"] != port.mac_address:

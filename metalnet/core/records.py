@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from metalnet.core.boot import BootProfile
 from metalnet.core.model import (
     AllocationPool,
     ExtraDhcpOpt,
@@ -16,9 +17,11 @@ from metalnet.core.model import (
     Subnet,
 )
 
-Resource = Network | Subnet | Port
+Tagged = Network | Subnet | Port
+"""Resources with Neutron's standard attributes (tags)."""
+Resource = Tagged | BootProfile
 
-KIND_OF = {Network: "network", Subnet: "subnet", Port: "port"}
+KIND_OF = {Network: "network", Subnet: "subnet", Port: "port", BootProfile: "boot_profile"}
 """The feed's name for each resource type."""
 
 
@@ -35,17 +38,28 @@ def to_record(obj: Resource) -> dict[str, Any]:
     record: dict[str, Any] = {name: getattr(obj, name) for name in obj.__dataclass_fields__}
     record["created_at"] = _time(obj.created_at)
     record["updated_at"] = _time(obj.updated_at)
-    record["tags"] = list(obj.tags)
+    if not isinstance(obj, BootProfile):
+        record["tags"] = list(obj.tags)
     if isinstance(obj, Subnet):
         record["allocation_pools"] = [[p.start, p.end] for p in obj.allocation_pools]
         record["dns_nameservers"] = list(obj.dns_nameservers)
         record["host_routes"] = [[r.destination, r.nexthop] for r in obj.host_routes]
     elif isinstance(obj, Port):
         record["fixed_ips"] = [[f.subnet_id, f.ip_address] for f in obj.fixed_ips]
-        record["extra_dhcp_opts"] = [
-            [o.opt_name, o.opt_value, o.ip_version] for o in obj.extra_dhcp_opts
-        ]
+        record["extra_dhcp_opts"] = _opts_record(obj.extra_dhcp_opts)
+    elif isinstance(obj, Network):
+        record["boot_dhcp_opts"] = _opts_record(obj.boot_dhcp_opts)
+    elif isinstance(obj, BootProfile):
+        record["initrds"] = list(obj.initrds)
     return record
+
+
+def _opts_record(opts: tuple[ExtraDhcpOpt, ...]) -> list[list[object]]:
+    return [[o.opt_name, o.opt_value, o.ip_version] for o in opts]
+
+
+def _opts(rows: list[list[Any]]) -> tuple[ExtraDhcpOpt, ...]:
+    return tuple(ExtraDhcpOpt(n, v, i) for n, v, i in rows)
 
 
 def from_record(kind: str, record: dict[str, Any]) -> Resource:
@@ -58,7 +72,12 @@ def from_record(kind: str, record: dict[str, Any]) -> Resource:
     data["updated_at"] = _parse_time(data.get("updated_at"))
     data["tags"] = tuple(data.get("tags", ()))
     if kind == "network":
+        data["boot_dhcp_opts"] = _opts(data.get("boot_dhcp_opts", []))
         return Network(**data)
+    if kind == "boot_profile":
+        data["initrds"] = tuple(data["initrds"])
+        data.pop("tags")
+        return BootProfile(**data)
     if kind == "subnet":
         data["allocation_pools"] = tuple(AllocationPool(s, e) for s, e in data["allocation_pools"])
         data["dns_nameservers"] = tuple(data["dns_nameservers"])
@@ -66,7 +85,7 @@ def from_record(kind: str, record: dict[str, Any]) -> Resource:
         return Subnet(**data)
     if kind == "port":
         data["fixed_ips"] = tuple(FixedIP(s, ip) for s, ip in data["fixed_ips"])
-        data["extra_dhcp_opts"] = tuple(ExtraDhcpOpt(n, v, i) for n, v, i in data["extra_dhcp_opts"])
+        data["extra_dhcp_opts"] = _opts(data["extra_dhcp_opts"])
         return Port(**data)
     raise KeyError(kind)
 

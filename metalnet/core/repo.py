@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from metalnet.core.boot import BootProfile
 from metalnet.core.model import Network, Port, Subnet
 
 T = TypeVar("T")
@@ -86,6 +87,13 @@ class PortRepo(Repo[Port], Protocol):
         """The highest address held on the subnet within [low, high]."""
 
 
+class BootProfileRepo(Repo[BootProfile], Protocol):
+    """Boot profiles."""
+
+    def by_name(self, name: str) -> BootProfile | None:
+        """The profile with this name, or ``None``."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository, plus the change feed.
 
@@ -96,6 +104,7 @@ class UnitOfWork(Protocol):
     networks: NetworkRepo
     subnets: SubnetRepo
     ports: PortRepo
+    boot_profiles: BootProfileRepo
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from metalnet.core.records import KIND_OF, Resource, to_record
+from metalnet.core.records import KIND_OF, Tagged, to_record
 from metalnet.core.repo import Repo, UnitOfWork
 from metalnet.core.resources import revised
 from metalnet.errors import InvalidInput
@@ -26,8 +26,8 @@ def check_tag(tag: str) -> str:
 
 
 def replace_tags(
-    uow: UnitOfWork, repo: Repo[Resource], obj: Resource, tags: Sequence[str]
-) -> Resource:
+    uow: UnitOfWork, repo: Repo[Tagged], obj: Tagged, tags: Sequence[str]
+) -> Tagged:
     """Give ``obj`` exactly ``tags`` (order kept, duplicates dropped); bumps the revision.
 
     :raises InvalidInput: a bad tag, or more than 50.

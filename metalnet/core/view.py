@@ -1,6 +1,6 @@
 """BootView: the in-memory read model the packet path decides from.
 
-It holds every network, subnet and port, indexed the way DHCP and boot
+It holds every network, subnet, port and boot profile, indexed the way DHCP and boot
 servers look them up (by MAC, by physical network, by address), and is kept
 current by applying the change feed in revision order. It never touches the
 database: one host feeds it in-process, an agent feeds it over HTTP.
@@ -12,8 +12,9 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from metalnet.core.boot import BootProfile
 from metalnet.core.model import Network, Port, Subnet
-from metalnet.core.records import Change
+from metalnet.core.records import Change, Resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +48,18 @@ class BootView:
     networks: dict[str, Network] = field(default_factory=dict)
     subnets: dict[str, SubnetInfo] = field(default_factory=dict)
     ports: dict[str, Port] = field(default_factory=dict)
+    profiles: dict[str, BootProfile] = field(default_factory=dict)
     _ports_by_mac: dict[str, dict[str, Port]] = field(default_factory=dict)
     _held: dict[str, dict[int, str]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ updates
 
-    def load(self, revision: int, resources: Iterable[Network | Subnet | Port]) -> None:
+    def load(self, revision: int, resources: Iterable[Resource]) -> None:
         """Replace the whole content with a snapshot taken at ``revision``."""
         self.networks.clear()
         self.subnets.clear()
         self.ports.clear()
+        self.profiles.clear()
         self._ports_by_mac.clear()
         self._held.clear()
         for resource in resources:
@@ -78,8 +81,10 @@ class BootView:
             applied += 1
         return applied
 
-    def _put(self, resource: Network | Subnet | Port) -> None:
-        if isinstance(resource, Network):
+    def _put(self, resource: Resource) -> None:
+        if isinstance(resource, BootProfile):
+            self.profiles[resource.id] = resource
+        elif isinstance(resource, Network):
             self.networks[resource.id] = resource
         elif isinstance(resource, Subnet):
             self.subnets[resource.id] = SubnetInfo.of(resource)
@@ -99,6 +104,8 @@ class BootView:
             self._held.pop(resource_id, None)
         elif kind == "port":
             self._remove_port(resource_id)
+        elif kind == "boot_profile":
+            self.profiles.pop(resource_id, None)
 
     def _remove_port(self, port_id: str) -> None:
         old = self.ports.pop(port_id, None)

@@ -38,11 +38,16 @@ BROADCAST_FLAG: Final = 0x8000
 _ALWAYS_SENT: Final = bo.BOOT_CODES | {1, 3, 6, 51, 54, 58, 59}
 """Sent in address replies whether requested or not (boot options too, when set)."""
 
-BootDefaults = Callable[[Network, str], tuple[ExtraDhcpOpt, ...]]
-"""(network, purpose) -> the fallback option set; purpose is ``boot`` or ``discovery``."""
+BootDefaults = Callable[[Network, str, int], tuple[ExtraDhcpOpt, ...]]
+"""(network, purpose, server address) -> the fallback option set.
+
+``purpose`` is ``boot`` for ports, ``discovery`` for unknown machines under the
+``discover`` policy, ``none`` otherwise; the server address is the ingress
+interface's, so options can point clients back at this host.
+"""
 
 
-def no_defaults(_network: Network, _purpose: str) -> tuple[ExtraDhcpOpt, ...]:
+def no_defaults(_network: Network, _purpose: str, _server_ip: int) -> tuple[ExtraDhcpOpt, ...]:
     """A fallback that sets nothing."""
     return ()
 
@@ -249,11 +254,11 @@ class DhcpEngine:
         return options
 
     def _boot(
-        self, packet: Packet, network: Network, port: Port | None, purpose: str
+        self, packet: Packet, network: Network, port: Port | None, purpose: str, server_ip: int
     ) -> bo.BootReply:
         tags = bo.client_tags(packet)
-        fallback = self.boot_defaults(network, purpose)
         key = (
+            server_ip,
             port.id if port else None,
             port.revision_number if port else None,
             network.id,
@@ -265,7 +270,8 @@ class DhcpEngine:
         if cached is not None:
             return cached
         own = bo.parse_all(port.extra_dhcp_opts) if port else []
-        reply = bo.BootReply.build(bo.pick(bo.layered(own, bo.parse_all(fallback)), tags))
+        fallback = bo.parse_all(self.boot_defaults(network, purpose, server_ip))
+        reply = bo.BootReply.build(bo.pick(bo.layered(own, fallback), tags))
         if len(self._boot_cache) > 100_000:
             self._boot_cache.clear()
         self._boot_cache[key] = reply
@@ -282,7 +288,7 @@ class DhcpEngine:
         lease_written: bool = False,
     ) -> Reply:
         assert target.subnet is not None
-        boot = self._boot(packet, target.network, target.port, purpose)
+        boot = self._boot(packet, target.network, target.port, purpose, ingress.server_ip)
         candidates = {
             **self._subnet_options(target.subnet, target.network),
             **self._lease_options,
@@ -442,7 +448,7 @@ class DhcpEngine:
         info = target.subnet or self.view.subnet_containing(packet.ciaddr)
         if info is None:
             return Drop("no-subnet")
-        boot = self._boot(packet, target.network, target.port, "boot")
+        boot = self._boot(packet, target.network, target.port, "boot", ingress.server_ip)
         candidates = {**self._subnet_options(info, target.network), **boot.options}
         options = select_reply_options(candidates, packet.parameter_request_list)
         reply = reply_for(
@@ -473,7 +479,7 @@ class DhcpEngine:
         elif not target.port.admin_state_up:
             return Drop("port-down")
         purpose = "boot" if target.port is not None else "discovery"
-        boot = self._boot(packet, target.network, target.port, purpose)
+        boot = self._boot(packet, target.network, target.port, purpose, ingress.server_ip)
         if not boot.file:
             return Drop("proxy-no-boot-file")
         reply_type = MessageType.OFFER if message_type == MessageType.DISCOVER else MessageType.ACK

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from metalnet.core.boot import BootProfile
 from metalnet.core.model import (
     AllocationPool,
     ExtraDhcpOpt,
@@ -34,7 +35,7 @@ from metalnet.errors import Conflict, IpAddressInUse, MacAddressInUse
 from metalnet.store import tables as t
 from metalnet.store.listing import ListSpec, marker_row, ordered_page, where_clause
 
-T = TypeVar("T", Network, Subnet, Port)
+T = TypeVar("T", Network, Subnet, Port, BootProfile)
 
 _STANDARD = ("id", "project_id", "name", "description", "revision_number", "created_at", "updated_at")
 
@@ -50,6 +51,14 @@ def _tags_text(tags: Iterable[str]) -> str:
 
 def _tags_tuple(text: str) -> tuple[str, ...]:
     return tuple(tag for tag in text.split(",") if tag)
+
+
+def _opts_rows(opts: Sequence[ExtraDhcpOpt]) -> list[list[Any]]:
+    return [[o.opt_name, o.opt_value, o.ip_version] for o in opts]
+
+
+def _opts(rows: Sequence[Sequence[Any]]) -> tuple[ExtraDhcpOpt, ...]:
+    return tuple(ExtraDhcpOpt(n, v, i) for n, v, i in rows)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -150,7 +159,7 @@ class SqlNetworkRepo(_TableRepo[Network]):
         t.networks,
         _columns(
             "admin_state_up", "shared", "status", "mtu", "network_type", "physical_network",
-            "segmentation_id", "unknown_mac_policy",
+            "segmentation_id", "unknown_mac_policy", "discovery_profile_id",
         ),
         {},
     )
@@ -169,6 +178,8 @@ class SqlNetworkRepo(_TableRepo[Network]):
             "physical_network": obj.physical_network,
             "segmentation_id": obj.segmentation_id,
             "unknown_mac_policy": obj.unknown_mac_policy,
+            "boot_dhcp_opts": _opts_rows(obj.boot_dhcp_opts),
+            "discovery_profile_id": obj.discovery_profile_id,
         }
 
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Network]:
@@ -183,6 +194,8 @@ class SqlNetworkRepo(_TableRepo[Network]):
                 physical_network=row["physical_network"],
                 segmentation_id=row["segmentation_id"],
                 unknown_mac_policy=row["unknown_mac_policy"],
+                boot_dhcp_opts=_opts(row["boot_dhcp_opts"]),
+                discovery_profile_id=row["discovery_profile_id"],
             )
             for row in rows
         ]
@@ -269,7 +282,7 @@ class SqlPortRepo(_TableRepo[Port]):
         t.ports,
         _columns(
             "network_id", "mac_address", "device_id", "device_owner", "binding_host_id",
-            "binding_vnic_type", "admin_state_up", "status",
+            "binding_vnic_type", "admin_state_up", "status", "boot_profile_id",
         ),
         {
             "fixed_ips.ip_address": _fixed_ip_filter("ip_address"),
@@ -287,7 +300,8 @@ class SqlPortRepo(_TableRepo[Port]):
             "binding_host_id": obj.binding_host_id,
             "binding_vnic_type": obj.binding_vnic_type,
             "binding_profile": obj.binding_profile,
-            "extra_dhcp_opts": [[o.opt_name, o.opt_value, o.ip_version] for o in obj.extra_dhcp_opts],
+            "extra_dhcp_opts": _opts_rows(obj.extra_dhcp_opts),
+            "boot_profile_id": obj.boot_profile_id,
             "admin_state_up": obj.admin_state_up,
             "status": obj.status,
         }
@@ -313,7 +327,8 @@ class SqlPortRepo(_TableRepo[Port]):
                 binding_host_id=row["binding_host_id"],
                 binding_vnic_type=row["binding_vnic_type"],
                 binding_profile=row["binding_profile"],
-                extra_dhcp_opts=tuple(ExtraDhcpOpt(n, v, i) for n, v, i in row["extra_dhcp_opts"]),
+                extra_dhcp_opts=_opts(row["extra_dhcp_opts"]),
+                boot_profile_id=row["boot_profile_id"],
                 admin_state_up=row["admin_state_up"],
                 status=row["status"],
             )
@@ -406,3 +421,48 @@ class SqlPortRepo(_TableRepo[Port]):
         )
         value = self.connection.execute(statement).scalar()
         return None if value is None else int(value)
+
+
+class SqlBootProfileRepo(_TableRepo[BootProfile]):
+    """Boot profiles in SQL."""
+
+    spec = ListSpec(
+        t.boot_profiles,
+        {n: n for n in ("id", "name", "project_id", "description", "revision_number",
+                        "created_at", "updated_at")},
+        {},
+    )
+
+    def to_row(self, obj: BootProfile) -> dict[str, Any]:
+        return {
+            "id": obj.id, "name": obj.name, "project_id": obj.project_id,
+            "description": obj.description, "kernel": obj.kernel, "initrds": list(obj.initrds),
+            "cmdline": obj.cmdline, "script": obj.script, "chain_url": obj.chain_url,
+            "revision_number": obj.revision_number, "created_at": obj.created_at,
+            "updated_at": obj.updated_at,
+        }
+
+    def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[BootProfile]:
+        return [
+            BootProfile(
+                id=row["id"], name=row["name"], project_id=row["project_id"],
+                description=row["description"], kernel=row["kernel"],
+                initrds=tuple(row["initrds"]), cmdline=row["cmdline"], script=row["script"],
+                chain_url=row["chain_url"], revision_number=row["revision_number"],
+                created_at=_aware(row["created_at"]), updated_at=_aware(row["updated_at"]),
+            )
+            for row in rows
+        ]
+
+    def by_name(self, name: str) -> BootProfile | None:
+        row = self.connection.execute(
+            select(t.boot_profiles).where(t.boot_profiles.c.name == name)
+        ).first()
+        return self.from_rows([row._mapping])[0] if row else None
+
+    def add_many(self, items: Sequence[BootProfile]) -> None:
+        try:
+            with self.connection.begin_nested():
+                super().add_many(items)
+        except IntegrityError as exc:
+            raise Conflict(reason=f"a boot profile named '{items[0].name}' exists") from exc

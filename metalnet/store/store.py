@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from metalnet.core.model import Network, Port, Subnet
+from metalnet.core.records import Resource
 from metalnet.core.repo import ListQuery
 from metalnet.store.db import make_engine, migrate
 from metalnet.store.feed import ChangeFeed
@@ -29,7 +29,7 @@ class Store:
         """Release every connection."""
         self.engine.dispose()
 
-    def snapshot(self) -> tuple[int, list[Network | Subnet | Port]]:
+    def snapshot(self) -> tuple[int, list[Resource]]:
         """Every network, subnet and port, and a feed revision they are at least as new as.
 
         The revision is read first: changes after it may already be in the
@@ -38,8 +38,10 @@ class Store:
         revision = self.feed.head()
         everything = ListQuery()
         with self.unit_of_work(readonly=True) as uow:
-            resources: list[Network | Subnet | Port] = [
-                *uow.networks.list(everything), *uow.subnets.list(everything),
+            resources: list[Resource] = [
+                *uow.boot_profiles.list(everything),
+                *uow.networks.list(everything),
+                *uow.subnets.list(everything),
                 *uow.ports.list(everything),
             ]
         return revision, resources

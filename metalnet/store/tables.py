@@ -58,6 +58,8 @@ networks = Table(
     Column("physical_network", String(64)),
     Column("segmentation_id", Integer),
     Column("unknown_mac_policy", String(32), nullable=False),
+    Column("boot_dhcp_opts", JSON, nullable=False, default=list),
+    Column("discovery_profile_id", String(36), index=True),
 )
 
 subnets = Table(
@@ -88,6 +90,7 @@ ports = Table(
     Column("binding_vnic_type", String(32), nullable=False),
     Column("binding_profile", JSON, nullable=False),
     Column("extra_dhcp_opts", JSON, nullable=False),
+    Column("boot_profile_id", String(36), index=True),
     Column("admin_state_up", Boolean, nullable=False),
     Column("status", String(16), nullable=False),
     UniqueConstraint("network_id", "mac_address", name="uq_ports_network_mac"),
@@ -143,4 +146,21 @@ sightings = Table(
     Column("relay_circuit_id", String(255)),
     Column("relay_remote_id", String(255)),
     Column("policy", String(32), nullable=False),
+)
+
+boot_profiles = Table(
+    "boot_profiles",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("project_id", String(255), nullable=False),
+    Column("description", String(1024), nullable=False, default=""),
+    Column("kernel", Text),
+    Column("initrds", JSON, nullable=False),
+    Column("cmdline", Text, nullable=False, default=""),
+    Column("script", Text),
+    Column("chain_url", Text),
+    Column("revision_number", BigInteger, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
 )

@@ -9,12 +9,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, text
 from sqlalchemy.exc import OperationalError
 
-from metalnet.core.repo import NetworkRepo, PortRepo, SubnetRepo
+from metalnet.core.repo import BootProfileRepo, NetworkRepo, PortRepo, SubnetRepo
 from metalnet.errors import Unavailable
 from metalnet.store import tables as t
 from metalnet.store.db import BEGIN_MODE
 from metalnet.store.feed import ChangeFeed
-from metalnet.store.repos import SqlNetworkRepo, SqlPortRepo, SqlSubnetRepo
+from metalnet.store.repos import (
+    SqlBootProfileRepo,
+    SqlNetworkRepo,
+    SqlPortRepo,
+    SqlSubnetRepo,
+)
 
 FEED_LOCK_KEY = 0x6D6E6574  # "mnet": the PostgreSQL advisory lock ordering feed writes
 
@@ -30,6 +35,7 @@ class SqlUnitOfWork:
     networks: NetworkRepo
     subnets: SubnetRepo
     ports: PortRepo
+    boot_profiles: BootProfileRepo
 
     def __init__(self, engine: Engine, feed: ChangeFeed, readonly: bool = False) -> None:
         self.engine = engine
@@ -50,6 +56,7 @@ class SqlUnitOfWork:
         self.networks = SqlNetworkRepo(connection)
         self.subnets = SqlSubnetRepo(connection, lock_rows=self.postgres)
         self.ports = SqlPortRepo(connection)
+        self.boot_profiles = SqlBootProfileRepo(connection)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -115,7 +115,7 @@ NETWORK = ResourceKind(
     plural="networks",
     create_schema=schemas.NetworkCreate,
     update_schema=schemas.NetworkUpdate,
-    nullable=frozenset({"physical_network", "segmentation_id"}),
+    nullable=frozenset({"physical_network", "segmentation_id", "discovery_profile_id"}),
     filters={
         **_COMMON_FILTERS,
         "admin_state_up": ("admin_state_up", _bool),
@@ -126,6 +126,7 @@ NETWORK = ResourceKind(
         "provider:physical_network": ("physical_network", str),
         "provider:segmentation_id": ("segmentation_id", integer),
         "unknown_mac_policy": ("unknown_mac_policy", str),
+        "discovery_profile": ("discovery_profile_id", str),
     },
     not_found=NetworkNotFound,
     repo=lambda uow: uow.networks,
@@ -165,7 +166,7 @@ PORT = ResourceKind(
     plural="ports",
     create_schema=schemas.PortCreate,
     update_schema=schemas.PortUpdate,
-    nullable=frozenset(),
+    nullable=frozenset({"boot_profile_id"}),
     filters={
         **_COMMON_FILTERS,
         "network_id": ("network_id", str),
@@ -174,6 +175,7 @@ PORT = ResourceKind(
         "device_owner": ("device_owner", str),
         "binding:host_id": ("binding_host_id", str),
         "binding:vnic_type": ("binding_vnic_type", str),
+        "boot_profile": ("boot_profile_id", str),
         "admin_state_up": ("admin_state_up", _bool),
         "status": ("status", str),
         "fixed_ips.ip_address": ("fixed_ips.ip_address", str),

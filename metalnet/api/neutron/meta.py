@@ -22,6 +22,10 @@ EXTENSIONS = {
     "sorting": ("Sorting support", "sort_key and sort_dir on lists."),
     "filter-validation": ("Filter parameters validation", "Unknown filters are refused with 400."),
     "fixed-ips-filter": ("IP address substring filtering", "fixed_ips=ip_address=... filters."),
+    "metalnet-boot": (
+        "Boot profiles and boot options",
+        "boot_profile on ports; boot_dhcp_opts and discovery_profile on networks.",
+    ),
     "metalnet-unknown-mac-policy": (
         "Unknown MAC policy",
         "unknown_mac_policy on networks: ignore, pool, discover, delay:N, proxy.",

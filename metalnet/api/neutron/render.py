@@ -6,13 +6,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from metalnet.core.model import Network, Port, Subnet
+from metalnet.core.model import ExtraDhcpOpt, Network, Port, Subnet
 from metalnet.core.repo import ListQuery, UnitOfWork
 
 
 def timestamp(value: datetime | None) -> str | None:
     """Neutron's timestamp form: ``2026-01-06T19:42:21Z``."""
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def _opts(opts: Sequence[ExtraDhcpOpt]) -> list[dict[str, Any]]:
+    return [
+        {"opt_name": o.opt_name, "opt_value": o.opt_value, "ip_version": o.ip_version} for o in opts
+    ]
 
 
 def _standard(obj: Network | Subnet | Port) -> dict[str, Any]:
@@ -48,6 +54,8 @@ def render_networks(uow: UnitOfWork, networks: Sequence[Network]) -> list[dict[s
             "provider:physical_network": n.physical_network,
             "provider:segmentation_id": n.segmentation_id,
             "unknown_mac_policy": n.unknown_mac_policy,
+            "boot_dhcp_opts": _opts(n.boot_dhcp_opts),
+            "discovery_profile": n.discovery_profile_id,
             "router:external": False,
             "availability_zone_hints": [],
             "availability_zones": [],
@@ -96,10 +104,8 @@ def render_ports(_uow: UnitOfWork, ports: Sequence[Port]) -> list[dict[str, Any]
             "binding:profile": p.binding_profile,
             "binding:vif_type": "other" if p.binding_host_id else "unbound",
             "binding:vif_details": {},
-            "extra_dhcp_opts": [
-                {"opt_name": o.opt_name, "opt_value": o.opt_value, "ip_version": o.ip_version}
-                for o in p.extra_dhcp_opts
-            ],
+            "extra_dhcp_opts": _opts(p.extra_dhcp_opts),
+            "boot_profile": p.boot_profile_id,
             "allowed_address_pairs": [],
             "security_groups": [],
         }

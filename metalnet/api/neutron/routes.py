@@ -36,7 +36,7 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-async def _json_body(request: Request) -> Any:
+async def json_body(request: Request) -> Any:
     """The decoded body; strict JSON only (no NaN or Infinity, bounded nesting).
 
     :raises InvalidInput: the body is not such JSON.
@@ -115,7 +115,7 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
 
     async def create_resources(request: Request) -> JSONResponse:
         ctx = context_of(request)
-        items, bulk = _unwrap(kind, await _json_body(request))
+        items, bulk = _unwrap(kind, await json_body(request))
         schema = kind.create_schema
         attrs: list[Mapping[str, Any]] = [_attributes(kind, item, schema) for item in items]
 
@@ -142,7 +142,7 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
     async def update_resource(request: Request, resource_id: str) -> JSONResponse:
         ctx = context_of(request)
         expected = _expected_revision(request)
-        payload = await _json_body(request)
+        payload = await json_body(request)
         if not isinstance(payload, dict) or set(payload) != {kind.singular}:
             raise BadRequest(
                 resource=kind.singular, reason=f"the body must be {{'{kind.singular}': {{...}}}}"
@@ -197,7 +197,7 @@ def _add_tag_routes(router: APIRouter, kind: ResourceKind, base: str) -> None:
         return JSONResponse({"tags": list(tags)})
 
     async def replace_all(request: Request, resource_id: str) -> JSONResponse:
-        payload = await _json_body(request)
+        payload = await json_body(request)
         if not isinstance(payload, dict) or not isinstance(payload.get("tags"), list):
             raise BadRequest(resource="tags", reason="the body must be {'tags': [...]}")
         wanted = [check_tag(str(t)) for t in payload["tags"]]

@@ -62,6 +62,13 @@ class _Body(BaseModel):
         return self.model_dump(exclude_unset=True, by_alias=False)
 
 
+class DhcpOptBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    opt_name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    opt_value: Annotated[str, StringConstraints(max_length=1024)] | None
+    ip_version: int = 4
+
+
 class NetworkCreate(_Body):
     project_id: Name | None = None
     name: Name = ""
@@ -73,6 +80,8 @@ class NetworkCreate(_Body):
     physical_network: str | None = Field(None, alias="provider:physical_network", max_length=64)
     segmentation_id: int | None = Field(None, alias="provider:segmentation_id")
     unknown_mac_policy: str = "ignore"
+    boot_dhcp_opts: list[DhcpOptBody] = []
+    discovery_profile_id: str | None = Field(None, alias="discovery_profile", max_length=255)
     tags: list[Tag] = []
 
 
@@ -86,6 +95,8 @@ class NetworkUpdate(_Body):
     physical_network: str | None = Field(None, alias="provider:physical_network", max_length=64)
     segmentation_id: int | None = Field(None, alias="provider:segmentation_id")
     unknown_mac_policy: str | None = None
+    boot_dhcp_opts: list[DhcpOptBody] | None = None
+    discovery_profile_id: str | None = Field(None, alias="discovery_profile", max_length=255)
 
 
 class PoolBody(BaseModel):
@@ -131,11 +142,6 @@ class FixedIpBody(BaseModel):
     ip_address: str | None = None
 
 
-class DhcpOptBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    opt_name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    opt_value: Annotated[str, StringConstraints(max_length=1024)] | None
-    ip_version: int = 4
 
 
 class PortCreate(_Body):
@@ -151,6 +157,7 @@ class PortCreate(_Body):
     binding_vnic_type: str = Field("normal", alias="binding:vnic_type")
     binding_profile: dict[str, Any] = Field({}, alias="binding:profile")
     extra_dhcp_opts: list[DhcpOptBody] = []
+    boot_profile_id: str | None = Field(None, alias="boot_profile", max_length=255)
     admin_state_up: bool = True
     tags: list[Tag] = []
 
@@ -167,6 +174,7 @@ class PortUpdate(_Body):
     binding_vnic_type: str | None = Field(None, alias="binding:vnic_type")
     binding_profile: dict[str, Any] | None = Field(None, alias="binding:profile")
     extra_dhcp_opts: list[DhcpOptBody] | None = None
+    boot_profile_id: str | None = Field(None, alias="boot_profile", max_length=255)
     admin_state_up: bool | None = None
 
 

@@ -1,0 +1,47 @@
+"""The rendered, per-machine files served over TFTP and HTTP (they take
+precedence over the boot directory at the same paths)::
+
+    boot.ipxe                          every iPXE client chains to its own script
+    boot/<mac>.ipxe                    the machine's iPXE script
+    pxelinux.cfg/01-<mac-with-dashes>  pxelinux configuration (BIOS via TFTP)
+    grub.cfg-01-<mac-with-dashes>      grub configuration (UEFI), also under grub/
+
+MACs may be written with ``:`` or ``-`` and in any case.
+"""
+
+from __future__ import annotations
+
+import re
+
+from metalnet.boot import render
+from metalnet.core.boot import decide_boot
+from metalnet.core.view import BootView
+
+_MAC = r"([0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5})"
+_IPXE = re.compile(rf"^boot/{_MAC}\.ipxe$")
+_PXELINUX = re.compile(rf"^pxelinux\.cfg/01-{_MAC}$")
+_GRUB = re.compile(rf"^(?:grub/)?grub\.cfg-01-{_MAC}$")
+
+
+def _mac(text: str) -> str:
+    return text.lower().replace("-", ":")
+
+
+class MachineFiles:
+    """Renders per-machine files from the view; ``None`` for any other path."""
+
+    def __init__(self, view: BootView) -> None:
+        self.view = view
+
+    def render(self, path: str) -> bytes | None:
+        """The file at ``path`` (already normalised by the file source), or ``None``."""
+        if path == "boot.ipxe":
+            return render.chain_script().encode()
+        if match := _IPXE.match(path):
+            spec = decide_boot(self.view, _mac(match.group(1)))
+            return render.render_ipxe(spec.profile, spec.reason).encode()
+        if match := _PXELINUX.match(path):
+            return render.render_pxelinux(decide_boot(self.view, _mac(match.group(1))).profile).encode()
+        if match := _GRUB.match(path):
+            return render.render_grub(decide_boot(self.view, _mac(match.group(1))).profile).encode()
+        return None

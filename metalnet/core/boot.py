@@ -1,0 +1,143 @@
+"""Boot profiles and the one decision every boot protocol asks: what does this MAC boot?
+
+A profile is one of three kinds:
+
+- ``kernel``: a kernel, optional initrds and a command line (paths under the boot
+  directory, or http(s) URLs);
+- ``script``: a raw iPXE script;
+- ``chain``: a URL iPXE chains to.
+
+:func:`decide_boot` is the narrow, idempotent seam DHCP, TFTP and HTTP share: it
+may be called several times per boot and always gives the same answer for the
+same view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from metalnet.errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from metalnet.core.view import BootView
+
+PROFILE_KINDS = ("kernel", "script", "chain")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_URL = re.compile(r"^https?://[^\s]+$")
+MAX_SCRIPT = 64 * 1024
+
+
+class BootProfileNotFound(NotFound):
+    message_format = "Boot profile {id} could not be found."
+
+
+class BootProfileInUse(Conflict):
+    message_format = "Boot profile {id} is in use by a port or a network."
+
+
+@dataclass(frozen=True, slots=True)
+class BootProfile:
+    """What a machine boots (see the module docstring)."""
+
+    id: str
+    name: str
+    project_id: str
+    description: str = ""
+    kernel: str | None = None
+    initrds: tuple[str, ...] = ()
+    cmdline: str = ""
+    script: str | None = None
+    chain_url: str | None = None
+    revision_number: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def kind(self) -> str:
+        """``kernel``, ``script`` or ``chain``."""
+        if self.script is not None:
+            return "script"
+        if self.chain_url is not None:
+            return "chain"
+        return "kernel"
+
+
+def _check_file(value: str, what: str) -> str:
+    if _URL.match(value):
+        return value
+    parts = value.strip("/").split("/")
+    if not value or "\x00" in value or "\\" in value or any(p in ("", ".", "..") for p in parts):
+        raise InvalidInput(
+            reason=f"{what} '{value}' must be a path inside the boot directory or an http(s) URL"
+        )
+    return "/".join(parts)
+
+
+def validated_profile(profile: BootProfile) -> BootProfile:
+    """Check a profile's shape and normalise its paths.
+
+    :raises InvalidInput: not exactly one kind, a bad name, path, URL, or script.
+    """
+    if not _NAME.match(profile.name):
+        raise InvalidInput(
+            reason=f"boot profile name '{profile.name}': 1-63 letters, digits, '.', '_' or '-'"
+        )
+    kinds = [profile.kernel is not None, profile.script is not None, profile.chain_url is not None]
+    if kinds.count(True) != 1:
+        raise InvalidInput(reason="a boot profile has exactly one of kernel, script, chain_url")
+    if profile.kernel is None and (profile.initrds or profile.cmdline):
+        raise InvalidInput(reason="initrds and cmdline belong with a kernel")
+    if profile.script is not None:
+        if not profile.script.startswith("#!ipxe") or len(profile.script) > MAX_SCRIPT:
+            raise InvalidInput(reason="script must start with '#!ipxe' and be at most 64 KiB")
+    if profile.chain_url is not None and not _URL.match(profile.chain_url):
+        raise InvalidInput(reason=f"chain_url '{profile.chain_url}' is not an http(s) URL")
+    if "\n" in profile.cmdline or len(profile.cmdline) > 4096:
+        raise InvalidInput(reason="cmdline is one line of at most 4096 characters")
+    kernel = None if profile.kernel is None else _check_file(profile.kernel, "kernel")
+    initrds = tuple(_check_file(i, "initrd") for i in profile.initrds)
+    return dataclasses.replace(profile, kernel=kernel, initrds=initrds)
+
+
+def profile_from_attrs(attrs: Mapping[str, Any], base: BootProfile) -> BootProfile:
+    """``base`` with the attributes a caller set (``initrds`` as a list)."""
+    values = dict(attrs)
+    if "initrds" in values:
+        values["initrds"] = tuple(values["initrds"])
+    return validated_profile(dataclasses.replace(base, **values))
+
+
+
+@dataclass(frozen=True, slots=True)
+class BootSpec:
+    """The answer of :func:`decide_boot`: the profile a MAC boots, or why none.
+
+    :ivar profile: ``None`` when the machine should boot its local disk.
+    :ivar reason: why there is no profile (shown to the operator and in the script).
+    """
+
+    mac: str
+    profile: BootProfile | None
+    reason: str = ""
+
+
+def decide_boot(view: BootView, mac: str) -> BootSpec:
+    """What ``mac`` boots: the profile named by its port (the first with one).
+
+    Idempotent and cheap: DHCP, TFTP and HTTP may each ask during one boot.
+    """
+    ports = view.ports_for_mac(mac)
+    if not ports:
+        return BootSpec(mac, None, "unknown machine")
+    named = [p.boot_profile_id for p in ports.values() if p.boot_profile_id]
+    if not named:
+        return BootSpec(mac, None, "no boot profile assigned")
+    profile = view.profiles.get(named[0])
+    if profile is None:
+        return BootSpec(mac, None, f"boot profile {named[0]} does not exist")
+    return BootSpec(mac, profile)

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
-from metalnet.api.auth import Handler, make_auth_middleware
-from metalnet.api.errors import error_response, install_error_handlers
+from metalnet.api.auth import AuthMiddleware
+from metalnet.api.errors import install_error_handlers
 from metalnet.api.neutron.meta import meta_router
 from metalnet.api.neutron.routes import neutron_router
 from metalnet.api.v1.boot_profiles import boot_profiles_router
 from metalnet.api.v1.sightings import sightings_router
-from metalnet.errors import InvalidInput
 from metalnet.store.store import Store
-
-
-async def refuse_nul(request: Request, call_next: Handler) -> Response:
-    """Answer 400 to a NUL in the path or the query: PostgreSQL text cannot hold one."""
-    params = request.query_params.multi_items()
-    if "\x00" in request.scope["path"] or any("\x00" in k + v for k, v in params):
-        return error_response(InvalidInput(reason="NUL characters are not allowed in URLs"))
-    return await call_next(request)
 
 
 def create_app(store: Store, noauth: bool) -> FastAPI:
@@ -36,8 +27,7 @@ def create_app(store: Store, noauth: bool) -> FastAPI:
     )
     app.state.store = store
     install_error_handlers(app)
-    app.middleware("http")(make_auth_middleware(None if noauth else store.tokens))
-    app.middleware("http")(refuse_nul)
+    app.add_middleware(AuthMiddleware, tokens=None if noauth else store.tokens)
     app.include_router(meta_router())
     app.include_router(neutron_router())
     app.include_router(boot_profiles_router())

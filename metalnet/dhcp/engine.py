@@ -469,13 +469,19 @@ class DhcpEngine:
     def _proxy(
         self, packet: Packet, ingress: Ingress, target: _Target, message_type: MessageType
     ) -> Outcome:
-        """proxyDHCP (PXE spec 2.1): boot options only; another server gives addresses."""
+        """proxyDHCP (PXE spec 2.1): boot options only; another server gives addresses.
+
+        Registered machines get their boot options; unknown ones are recorded and
+        get the discovery boot only when the network names a discovery profile.
+        """
         if not is_pxe_client(packet):
             return Drop("proxy-not-pxe")
         if message_type not in (MessageType.DISCOVER, MessageType.REQUEST, MessageType.INFORM):
             return Drop("proxy-ignored")
         if target.port is None:
             self.sightings.record(packet, target.mac, target.network.id, "proxy", self.clock())
+            if target.network.discovery_profile_id is None:
+                return Drop("unknown-mac:proxy")
         elif not target.port.admin_state_up:
             return Drop("port-down")
         purpose = "boot" if target.port is not None else "discovery"

@@ -237,7 +237,7 @@ def test_proxy_gives_boot_options_only_to_pxe_clients(bench: Bench) -> None:
     assert reply.address == BROADCAST
     assert bench.handle(request(REGISTERED, DISCOVER)) == Drop("proxy-not-pxe")
     # An unknown PXE client: no default boot options yet, so nothing.
-    assert bench.handle(request(UNKNOWN, DISCOVER, options=pxe)) == Drop("proxy-no-boot-file")
+    assert bench.handle(request(UNKNOWN, DISCOVER, options=pxe)) == Drop("unknown-mac:proxy")
     # On port 4011 a REQUEST with ciaddr is ACKed to ciaddr:68.
     reply = _reply(bench.handle(request(REGISTERED, REQUEST, ciaddr=ip("198.18.10.77"),
                                         options=pxe), proxy=True))

@@ -91,11 +91,15 @@ class Conflict(MetalnetError):
 
 
 class MacAddressInUse(Conflict):
-    message_format = "Unable to complete operation for network {net_id}. The mac address {mac} is in use."
+    message_format = (
+        "Unable to complete operation for network {net_id}. The mac address {mac} is in use."
+    )
 
 
 class IpAddressInUse(Conflict):
-    message_format = "Unable to complete operation for network {net_id}. The IP address {ip_address} is in use."
+    message_format = (
+        "Unable to complete operation for network {net_id}. The IP address {ip_address} is in use."
+    )
 
 
 class IpAddressGenerationFailure(Conflict):
@@ -103,11 +107,17 @@ class IpAddressGenerationFailure(Conflict):
 
 
 class NetworkInUse(Conflict):
-    message_format = "Unable to complete operation on network {net_id}. There are one or more ports still in use on the network."
+    message_format = (
+        "Unable to complete operation on network {net_id}. There are one or "
+        "more ports still in use on the network."
+    )
 
 
 class SubnetInUse(Conflict):
-    message_format = "Unable to complete operation on subnet {subnet_id}: one or more ports have an IP allocation from this subnet."
+    message_format = (
+        "Unable to complete operation on subnet {subnet_id}: one or more ports "
+        "have an IP allocation from this subnet."
+    )
 
 
 class PreconditionFailed(MetalnetError):

@@ -92,9 +92,9 @@ def validated_profile(profile: BootProfile) -> BootProfile:
         raise InvalidInput(reason="a boot profile has exactly one of kernel, script, chain_url")
     if profile.kernel is None and (profile.initrds or profile.cmdline):
         raise InvalidInput(reason="initrds and cmdline belong with a kernel")
-    if profile.script is not None:
-        if not profile.script.startswith("#!ipxe") or len(profile.script) > MAX_SCRIPT:
-            raise InvalidInput(reason="script must start with '#!ipxe' and be at most 64 KiB")
+    script = profile.script
+    if script is not None and (not script.startswith("#!ipxe") or len(script) > MAX_SCRIPT):
+        raise InvalidInput(reason="script must start with '#!ipxe' and be at most 64 KiB")
     if profile.chain_url is not None and not _URL.match(profile.chain_url):
         raise InvalidInput(reason=f"chain_url '{profile.chain_url}' is not an http(s) URL")
     if "\n" in profile.cmdline or len(profile.cmdline) > 4096:
@@ -110,7 +110,6 @@ def profile_from_attrs(attrs: Mapping[str, Any], base: BootProfile) -> BootProfi
     if "initrds" in values:
         values["initrds"] = tuple(values["initrds"])
     return validated_profile(dataclasses.replace(base, **values))
-
 
 
 @dataclass(frozen=True, slots=True)

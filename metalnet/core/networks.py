@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from metalnet.core.context import RequestContext
-from metalnet.core.model import Network
 from metalnet.core.dhcp_opts import check_extra_dhcp_opts
+from metalnet.core.model import Network
 from metalnet.core.policy import PolicyError, UnknownPolicy
 from metalnet.core.profiles import profile_ref_to_id
 from metalnet.core.records import to_record
@@ -26,8 +26,12 @@ from metalnet.errors import InvalidInput, NetworkInUse, NetworkNotFound
 NETWORK_TYPES = frozenset({"flat", "vlan"})
 ADMIN_ONLY = frozenset(
     {
-        "network_type", "physical_network", "segmentation_id", "unknown_mac_policy",
-        "boot_dhcp_opts", "discovery_profile_id",
+        "network_type",
+        "physical_network",
+        "segmentation_id",
+        "unknown_mac_policy",
+        "boot_dhcp_opts",
+        "discovery_profile_id",
     }
 )
 MIN_MTU, MAX_MTU = 68, 65535

@@ -48,7 +48,9 @@ def create_profile(uow: UnitOfWork, ctx: RequestContext, attrs: Mapping[str, Any
     now = utc_now()
     values = {**attrs, "initrds": tuple(attrs.get("initrds", ()))}
     profile = validated_profile(
-        BootProfile(id=new_id(), project_id=ctx.project_id, created_at=now, updated_at=now, **values)
+        BootProfile(
+            id=new_id(), project_id=ctx.project_id, created_at=now, updated_at=now, **values
+        )
     )
     uow.boot_profiles.add_many([profile])
     uow.record_change("boot_profile", profile.id, to_record(profile))
@@ -56,7 +58,10 @@ def create_profile(uow: UnitOfWork, ctx: RequestContext, attrs: Mapping[str, Any
 
 
 def update_profile(
-    uow: UnitOfWork, ctx: RequestContext, ref: str, changes: Mapping[str, Any],
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    ref: str,
+    changes: Mapping[str, Any],
     expected_revision: int | None = None,
 ) -> BootProfile:
     """Change a profile; setting one kind's field clears the others'.

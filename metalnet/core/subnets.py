@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -85,7 +86,7 @@ def _check_pools(
             )
         bounds.append((start, end, pool))
     bounds.sort(key=lambda b: b[0])
-    for (_, prev_end, prev), (start, _, pool) in zip(bounds, bounds[1:], strict=False):
+    for (_, prev_end, prev), (start, _, pool) in itertools.pairwise(bounds):
         if start <= prev_end:
             raise InvalidInput(
                 reason=f"allocation pools {prev.start}-{prev.end} and "

@@ -36,7 +36,9 @@ class TokenStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, project_id: str, is_admin: bool, description: str = "") -> tuple[TokenInfo, str]:
+    def create(
+        self, project_id: str, is_admin: bool, description: str = ""
+    ) -> tuple[TokenInfo, str]:
         """A new token; the secret is returned once and never stored."""
         secret = secrets.token_urlsafe(32)
         info = TokenInfo(str(uuid.uuid4()), project_id, is_admin, description, datetime.now(UTC))
@@ -74,4 +76,6 @@ class TokenStore:
     def revoke(self, token_id: str) -> bool:
         """Delete a token; ``False`` when there was none."""
         with self.engine.begin() as connection:
-            return connection.execute(delete(t.tokens).where(t.tokens.c.id == token_id)).rowcount > 0
+            return (
+                connection.execute(delete(t.tokens).where(t.tokens.c.id == token_id)).rowcount > 0
+            )

@@ -13,7 +13,10 @@ EXTENSIONS = {
     "binding": ("Port Binding", "Host, vnic type and profile a port is bound with."),
     "extra_dhcp_opt": ("Neutron Extra DHCP options", "Extra DHCP options per port."),
     "standard-attr-revisions": ("Resource revision numbers", "revision_number on resources."),
-    "revision-if-match": ("If-Match constraints based on revision_number", "Compare-and-swap updates."),
+    "revision-if-match": (
+        "If-Match constraints based on revision_number",
+        "Compare-and-swap updates.",
+    ),
     "standard-attr-tag": ("Tag support for resources", "Tags on networks, subnets and ports."),
     "standard-attr-timestamp": ("Resource timestamps", "created_at and updated_at."),
     "standard-attr-description": ("Standard attribute description", "description on resources."),
@@ -36,7 +39,13 @@ UPDATED = "2026-11-22T00:00:00-00:00"
 
 def _extension(alias: str) -> dict[str, object]:
     name, description = EXTENSIONS[alias]
-    return {"alias": alias, "name": name, "description": description, "updated": UPDATED, "links": []}
+    return {
+        "alias": alias,
+        "name": name,
+        "description": description,
+        "updated": UPDATED,
+        "links": [],
+    }
 
 
 def meta_router() -> APIRouter:
@@ -47,7 +56,11 @@ def meta_router() -> APIRouter:
     async def versions(request: Request) -> JSONResponse:
         href = str(request.base_url).rstrip("/") + "/v2.0/"
         return JSONResponse(
-            {"versions": [{"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": href}]}]}
+            {
+                "versions": [
+                    {"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": href}]}
+                ]
+            }
         )
 
     @router.get("/v2.0", summary="Resources of v2.0")
@@ -57,8 +70,11 @@ def meta_router() -> APIRouter:
         return JSONResponse(
             {
                 "resources": [
-                    {"name": k.singular, "collection": k.plural,
-                     "links": [{"rel": "self", "href": base + k.plural}]}
+                    {
+                        "name": k.singular,
+                        "collection": k.plural,
+                        "links": [{"rel": "self", "href": base + k.plural}],
+                    }
                     for k in KINDS
                 ]
             }
@@ -74,8 +90,11 @@ def meta_router() -> APIRouter:
             raise NotFound(f"Extension with alias {alias} does not exist.")
         return JSONResponse({"extension": _extension(alias)})
 
-    @router.api_route("/v2.0/tenants/{rest:path}", methods=["GET", "POST", "PUT", "DELETE"],
-                      include_in_schema=False)
+    @router.api_route(
+        "/v2.0/tenants/{rest:path}",
+        methods=["GET", "POST", "PUT", "DELETE"],
+        include_in_schema=False,
+    )
     async def tenants(rest: str) -> JSONResponse:
         raise Forbidden(reason="Per-tenant paths are not supported; use project_id filters.")
 

@@ -76,7 +76,9 @@ def render_subnets(_uow: UnitOfWork, subnets: Sequence[Subnet]) -> list[dict[str
             "enable_dhcp": s.enable_dhcp,
             "allocation_pools": [{"start": p.start, "end": p.end} for p in s.allocation_pools],
             "dns_nameservers": list(s.dns_nameservers),
-            "host_routes": [{"destination": r.destination, "nexthop": r.nexthop} for r in s.host_routes],
+            "host_routes": [
+                {"destination": r.destination, "nexthop": r.nexthop} for r in s.host_routes
+            ],
             "ipv6_ra_mode": None,
             "ipv6_address_mode": None,
             "subnetpool_id": None,
@@ -94,7 +96,9 @@ def render_ports(_uow: UnitOfWork, ports: Sequence[Port]) -> list[dict[str, Any]
             **_standard(p),
             "network_id": p.network_id,
             "mac_address": p.mac_address,
-            "fixed_ips": [{"subnet_id": f.subnet_id, "ip_address": f.ip_address} for f in p.fixed_ips],
+            "fixed_ips": [
+                {"subnet_id": f.subnet_id, "ip_address": f.ip_address} for f in p.fixed_ips
+            ],
             "device_id": p.device_id,
             "device_owner": p.device_owner,
             "admin_state_up": p.admin_state_up,

@@ -46,12 +46,19 @@ class ProfileUpdate(BaseModel):
 def render_profile(profile: BootProfile) -> dict[str, Any]:
     """A profile as the API shows it."""
     return {
-        "id": profile.id, "name": profile.name, "kind": profile.kind,
-        "description": profile.description, "kernel": profile.kernel,
-        "initrds": list(profile.initrds), "cmdline": profile.cmdline, "script": profile.script,
-        "chain_url": profile.chain_url, "project_id": profile.project_id,
+        "id": profile.id,
+        "name": profile.name,
+        "kind": profile.kind,
+        "description": profile.description,
+        "kernel": profile.kernel,
+        "initrds": list(profile.initrds),
+        "cmdline": profile.cmdline,
+        "script": profile.script,
+        "chain_url": profile.chain_url,
+        "project_id": profile.project_id,
         "revision_number": profile.revision_number,
-        "created_at": timestamp(profile.created_at), "updated_at": timestamp(profile.updated_at),
+        "created_at": timestamp(profile.created_at),
+        "updated_at": timestamp(profile.updated_at),
     }
 
 

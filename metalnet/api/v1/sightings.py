@@ -13,7 +13,11 @@ from metalnet.api.neutron.render import timestamp
 
 
 def _render(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "first_seen": timestamp(row["first_seen"]), "last_seen": timestamp(row["last_seen"])}
+    return {
+        **row,
+        "first_seen": timestamp(row["first_seen"]),
+        "last_seen": timestamp(row["last_seen"]),
+    }
 
 
 def sightings_router() -> APIRouter:

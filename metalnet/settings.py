@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     bootloader_dir: Path | None = None
     http_port: int = Field(8080, ge=1, le=65535)
     tftp_port: int = Field(69, ge=1, le=65535)
+    hypervisor_dead_after: float = Field(30.0, ge=1.0, le=86400.0)
+    switch_drivers: list[str] = Field(default_factory=list)
 
     @field_validator("listen")
     @classmethod

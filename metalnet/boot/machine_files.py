@@ -12,9 +12,10 @@ MACs may be written with ``:`` or ``-`` and in any case.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from metalnet.boot import render
-from metalnet.core.boot import decide_boot
+from metalnet.core.boot import BootSpec, decide_boot
 from metalnet.core.view import BootView
 
 _MAC = r"([0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5})"
@@ -27,21 +28,37 @@ def _mac(text: str) -> str:
     return text.lower().replace("-", ":")
 
 
-class MachineFiles:
-    """Renders per-machine files from the view; ``None`` for any other path."""
+LocateUnknown = Callable[[str], str | None]
+"""MAC -> id of the network where that (port-less) MAC holds a dynamic lease."""
 
-    def __init__(self, view: BootView) -> None:
+
+class MachineFiles:
+    """Renders per-machine files from the view; ``None`` for any other path.
+
+    :param locate_unknown: where a MAC with no port got its lease, so an unknown
+        machine on a ``discover`` network gets the discovery profile.
+    """
+
+    def __init__(self, view: BootView, locate_unknown: LocateUnknown | None = None) -> None:
         self.view = view
+        self.locate_unknown = locate_unknown
+
+    def _decide(self, mac: str) -> BootSpec:
+        seen_on = None
+        if self.locate_unknown is not None and not self.view.is_known(mac):
+            seen_on = self.locate_unknown(mac)
+        return decide_boot(self.view, mac, seen_on)
 
     def render(self, path: str) -> bytes | None:
         """The file at ``path`` (already normalised by the file source), or ``None``."""
         if path == "boot.ipxe":
             return render.chain_script().encode()
         if match := _IPXE.match(path):
-            spec = decide_boot(self.view, _mac(match.group(1)))
+            spec = self._decide(_mac(match.group(1)))
             return render.render_ipxe(spec.profile, spec.reason).encode()
         if match := _PXELINUX.match(path):
-            return render.render_pxelinux(decide_boot(self.view, _mac(match.group(1))).profile).encode()
+            profile = self._decide(_mac(match.group(1))).profile
+            return render.render_pxelinux(profile).encode()
         if match := _GRUB.match(path):
-            return render.render_grub(decide_boot(self.view, _mac(match.group(1))).profile).encode()
+            return render.render_grub(self._decide(_mac(match.group(1))).profile).encode()
         return None

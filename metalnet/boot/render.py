@@ -33,7 +33,8 @@ def render_ipxe(profile: BootProfile | None, reason: str = "none assigned") -> s
     if profile.script is not None:
         return profile.script if profile.script.endswith("\n") else profile.script + "\n"
     if profile.chain_url is not None:
-        return f"#!ipxe\necho metalnet: chaining to {profile.chain_url}\nchain {profile.chain_url}\n"
+        url = profile.chain_url
+        return f"#!ipxe\necho metalnet: chaining to {url}\nchain {url}\n"
     assert profile.kernel is not None
     # UEFI iPXE finds an initrd only by the name given on the command line.
     initrd_args = "".join(f" initrd={_basename(i)}" for i in profile.initrds)
@@ -51,12 +52,24 @@ def render_ipxe(profile: BootProfile | None, reason: str = "none assigned") -> s
     return "\n".join(lines) + "\n"
 
 
+def _tftp_kernel(profile: BootProfile | None) -> BootProfile | None:
+    """``profile`` when it is a kernel profile whose files are all in the boot
+    directory (pxelinux and grub fetch over TFTP here; URLs are iPXE's), else None."""
+    if profile is None or profile.kernel is None:
+        return None
+    if any("://" in f for f in (profile.kernel, *profile.initrds)):
+        return None
+    return profile
+
+
 def render_pxelinux(profile: BootProfile | None) -> str:
     """``pxelinux.cfg/01-<mac>``: the kernel profile, else boot the local disk."""
-    if profile is None or profile.kernel is None or "://" in profile.kernel:
+    profile = _tftp_kernel(profile)
+    if profile is None or profile.kernel is None:
         return "DEFAULT local\nLABEL local\n  LOCALBOOT 0\n"
     initrd = ",".join(profile.initrds)
-    append = " ".join(part for part in (f"initrd={initrd}" if initrd else "", profile.cmdline) if part)
+    parts = (f"initrd={initrd}" if initrd else "", profile.cmdline)
+    append = " ".join(part for part in parts if part)
     return (
         "DEFAULT metalnet\nPROMPT 0\nTIMEOUT 0\n"
         f"LABEL metalnet\n  KERNEL {profile.kernel}\n  APPEND {append}\n"
@@ -65,7 +78,8 @@ def render_pxelinux(profile: BootProfile | None) -> str:
 
 def render_grub(profile: BootProfile | None) -> str:
     """A grub.cfg for UEFI grub: the kernel profile, else leave to the next boot device."""
-    if profile is None or profile.kernel is None or "://" in profile.kernel:
+    profile = _tftp_kernel(profile)
+    if profile is None or profile.kernel is None:
         return 'echo "metalnet: no kernel profile; leaving grub"\nexit\n'
     initrds = " ".join("/" + i for i in profile.initrds)
     lines = [
@@ -80,4 +94,7 @@ def render_grub(profile: BootProfile | None) -> str:
 
 def chain_script() -> str:
     """``/boot.ipxe``: every iPXE client chains to its own per-MAC script."""
-    return "#!ipxe\nchain /boot/${mac}.ipxe\n"
+    # ${mac:hexhyp} (aa-bb-..), not ${mac}: iPXE 1.0.0 (Debian's ipxe-qemu ROM) parses
+    # "/boot/52:54:..." as a URI with scheme "/boot/52" and fails with "Operation not
+    # supported". The per-MAC route accepts either separator.
+    return "#!ipxe\nchain /boot/${mac:hexhyp}.ipxe\n"

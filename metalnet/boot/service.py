@@ -6,15 +6,17 @@ Both serve the same source: per-machine files rendered from the view
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from metalnet.boot.events import EventHook
 from metalnet.boot.http import create_boot_app
-from metalnet.boot.machine_files import MachineFiles
+from metalnet.boot.machine_files import LocateUnknown, MachineFiles
 from metalnet.boot.sources import Overlay, RenderedSource, StaticRoot
 from metalnet.boot.tftp_server import TftpServer
 from metalnet.core.view import BootView
@@ -32,8 +34,40 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+_LOGGED = ("tftp.transfer.completed", "tftp.transfer.failed", "tftp.request.refused",
+           "http.transfer.completed", "http.transfer.failed", "http.request.refused")
+
+
+def _logging_hook(forward: EventHook | None) -> EventHook:
+    """Logs finished and refused transfers at INFO (one line each), then calls ``forward``."""
+
+    def hook(name: str, client: tuple[str, int], path: str, **details: object) -> None:
+        if name in _LOGGED:
+            extra = " ".join(f"{k}={v}" for k, v in details.items() if k != "options")
+            log.info("%s %s %s %s", name, client[0], path, extra)
+        if forward is not None:
+            forward(name, client, path, **details)
+
+    return hook
+
+
+def _with_routes(boot_app: ASGIApp, routes: dict[str, ASGIApp]) -> ASGIApp:
+    """``boot_app``, except for the exact paths in ``routes`` (e.g. ``/v1/discovery``)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        target = routes.get(scope.get("path", "")) if scope["type"] == "http" else None
+        await (target or boot_app)(scope, receive, send)
+
+    return app
+
+
 class BootService:
-    """TFTP on ``tftp_port`` and HTTP on ``http_port`` of every address in ``addresses``."""
+    """TFTP on ``tftp_port`` and HTTP on ``http_port`` of every address in ``addresses``.
+
+    :param locate_unknown: MAC -> network of its dynamic lease (discovery boots).
+    :param http_routes: more ASGI apps served on the boot HTTP port at exact paths
+        (the machine-facing ``/v1/discovery``).
+    """
 
     def __init__(
         self,
@@ -43,31 +77,46 @@ class BootService:
         tftp_port: int = 69,
         http_port: int = 8080,
         on_event: EventHook | None = None,
+        locate_unknown: LocateUnknown | None = None,
+        http_routes: dict[str, ASGIApp] | None = None,
     ) -> None:
-        self.source = Overlay([RenderedSource(MachineFiles(view).render), StaticRoot(boot_dir)])
+        files = MachineFiles(view, locate_unknown)
+        self.source = Overlay([RenderedSource(files.render), StaticRoot(boot_dir)])
         self.addresses = addresses
         self.tftp_port = tftp_port
         self.http_port = http_port
-        self.on_event = on_event
+        self.on_event = _logging_hook(on_event)
+        self.http_routes = http_routes or {}
         self.tftp: list[TftpServer] = []
         self._http: BackgroundServer | None = None
 
     async def start(self) -> None:
         """Bind TFTP and HTTP on every address and start serving.
 
-        :raises OSError: an address or port cannot be bound.
+        :raises OSError: an address or port cannot be bound (what had started is
+            stopped again first).
         """
-        for address in self.addresses:
-            server = TftpServer(self.source, on_event=self.on_event)
-            await server.start(host=address, port=self.tftp_port)
-            self.tftp.append(server)
-        sockets = [_listening_socket(a, self.http_port) for a in self.addresses]
-        config = uvicorn.Config(
-            create_boot_app(self.source, self.on_event), log_level="warning", access_log=False,
-            lifespan="off",
-        )
-        self._http = BackgroundServer(config)
-        await self._http.start(sockets)
+        sockets: list[socket.socket] = []
+        try:
+            for address in self.addresses:
+                server = TftpServer(self.source, on_event=self.on_event)
+                await server.start(host=address, port=self.tftp_port)
+                self.tftp.append(server)
+            for address in self.addresses:
+                sockets.append(_listening_socket(address, self.http_port))
+            config = uvicorn.Config(
+                _with_routes(create_boot_app(self.source, self.on_event), self.http_routes),
+                log_level="warning", access_log=False, lifespan="off",
+            )
+            self._http = BackgroundServer(config)
+            await self._http.start(sockets)
+        except BaseException:
+            # Half a start would keep ports bound with nobody to stop them.
+            for sock in sockets:
+                sock.close()
+            with contextlib.suppress(Exception):  # the start-up error is the one to raise
+                await self.stop()
+            raise
         log.info("boot files on %s (TFTP %d, HTTP %d)", ", ".join(self.addresses),
                  self.tftp_port, self.http_port)
 

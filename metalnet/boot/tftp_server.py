@@ -45,6 +45,11 @@ class _Active:
 class _Listener(asyncio.DatagramProtocol):
     def __init__(self, server: TftpServer) -> None:
         self._server = server
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self._server.handle_request(data, (str(addr[0]), int(addr[1])))
@@ -73,6 +78,7 @@ class TftpServer:
         self.counters = TftpCounters()
         self._on_event = on_event
         self._transport: asyncio.DatagramTransport | None = None
+        self._listener: _Listener | None = None
         self._host = ""
         self._sessions: dict[Address, _Active] = {}
         self._per_client: dict[str, int] = {}
@@ -98,14 +104,18 @@ class TftpServer:
         source address by route.
         """
         loop = asyncio.get_running_loop()
-        self._transport, _ = await loop.create_datagram_endpoint(
+        self._transport, self._listener = await loop.create_datagram_endpoint(
             lambda: _Listener(self), local_addr=(host, port)
         )
         self._host = host
         return self.address
 
     async def close(self) -> None:
-        """Stop listening and cancel running transfers."""
+        """Stop listening and cancel running transfers; on return the port is free.
+
+        (A transport closes its socket on a later loop iteration: wait for it, so a
+        server started right after on the same port can bind.)
+        """
         if self._transport is not None:
             self._transport.close()
             self._transport = None
@@ -113,6 +123,9 @@ class TftpServer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._listener is not None:
+            await self._listener.closed
+            self._listener = None
 
     def handle_request(self, data: bytes, client: Address) -> None:
         """Answer one datagram that arrived on the listening port; never raises."""

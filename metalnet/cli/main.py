@@ -11,7 +11,9 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from metalnet.cli.boot import add_boot_commands
 from metalnet.cli.client import ApiClient, CliError
+from metalnet.cli.compute import add_compute_commands
 from metalnet.cli.resources import add_resource_commands
 from metalnet.cli.tokens import add_token_commands
 from metalnet.errors import MetalnetError
@@ -35,6 +37,11 @@ def _serve_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
                         "(default: Debian's ipxe/pxelinux paths)")
     parser.add_argument("--http-port", type=int, help="HTTP boot port (default 8080)")
     parser.add_argument("--tftp-port", type=int, help="TFTP port (default 69)")
+    parser.add_argument("--hypervisor-dead-after", type=float, metavar="SECONDS",
+                        help="a hypervisor silent this long is dead; its nodes move (default 30)")
+    parser.add_argument("--switch-driver", dest="switch_drivers", action="append",
+                        metavar="PHYSNET:KIND[:ARG]",
+                        help="virtualise a physical network (KIND: linux-bridge, ARG: netns)")
     parser.set_defaults(handler=None)
 
 
@@ -53,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_parser(subparsers)
     add_token_commands(subparsers, client)
     add_resource_commands(subparsers, client)
+    add_compute_commands(subparsers, client)
+    add_boot_commands(subparsers, client)
     return parser
 
 

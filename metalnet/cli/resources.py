@@ -67,6 +67,17 @@ def _network_args(parser: argparse.ArgumentParser) -> None:
     share = parser.add_mutually_exclusive_group()
     share.add_argument("--share", dest="shared", action="store_const", const=True)
     share.add_argument("--no-share", dest="shared", action="store_const", const=False)
+    boot = parser.add_mutually_exclusive_group()
+    boot.add_argument("--boot-dhcp-opt", action="append", type=dhcp_opt,
+                      metavar="name=OPTION,value=VALUE",
+                      help="repeatable; the network's boot options, instead of this host's "
+                           "defaults (on update: replaces them all)")
+    boot.add_argument("--no-boot-dhcp-opts", action="store_true",
+                      help="back to this host's default boot options")
+    discovery = parser.add_mutually_exclusive_group()
+    discovery.add_argument("--discovery-profile", metavar="NAME|ID",
+                           help="boot profile of unknown machines (discover policy)")
+    discovery.add_argument("--no-discovery-profile", action="store_true")
 
 
 def _network_body(args: argparse.Namespace, _client: ApiClient) -> dict[str, Any]:
@@ -79,6 +90,12 @@ def _network_body(args: argparse.Namespace, _client: ApiClient) -> dict[str, Any
     _set(body, "mtu", args.mtu)
     _set(body, "description", args.description)
     _set(body, "shared", args.shared)
+    if args.no_boot_dhcp_opts:
+        body["boot_dhcp_opts"] = []
+    _set(body, "boot_dhcp_opts", args.boot_dhcp_opt)
+    if args.no_discovery_profile:
+        body["discovery_profile"] = None
+    _set(body, "discovery_profile", args.discovery_profile)
     return body
 
 
@@ -113,7 +130,9 @@ def _subnet_body(args: argparse.Namespace, client: ApiClient) -> dict[str, Any]:
     if args.gateway is not None:
         body["gateway_ip"] = None if args.gateway.lower() == "none" else args.gateway
     if args.allocation_pool:
-        body["allocation_pools"] = [{"start": p["start"], "end": p["end"]} for p in args.allocation_pool]
+        body["allocation_pools"] = [
+            {"start": p["start"], "end": p["end"]} for p in args.allocation_pool
+        ]
     _set(body, "dns_nameservers", args.dns_nameserver)
     if args.host_route:
         body["host_routes"] = [
@@ -140,6 +159,10 @@ def _port_update_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device-id")
     parser.add_argument("--device-owner")
     parser.add_argument("--description")
+    profile = parser.add_mutually_exclusive_group()
+    profile.add_argument("--boot-profile", metavar="NAME|ID", help="what the machine boots")
+    profile.add_argument("--no-boot-profile", action="store_true",
+                         help="boot the local disk (no profile)")
     state = parser.add_mutually_exclusive_group()
     state.add_argument("--enable", dest="admin_state_up", action="store_const", const=True)
     state.add_argument("--disable", dest="admin_state_up", action="store_const", const=False)
@@ -178,6 +201,9 @@ def _port_body(args: argparse.Namespace, client: ApiClient) -> dict[str, Any]:
     _set(body, "device_owner", args.device_owner)
     _set(body, "description", args.description)
     _set(body, "admin_state_up", args.admin_state_up)
+    if args.no_boot_profile:
+        body["boot_profile"] = None
+    _set(body, "boot_profile", args.boot_profile)
     return body
 
 
@@ -231,7 +257,9 @@ def _run_update(spec: ResourceCommands, args: argparse.Namespace, client: ApiCli
     body = spec.update_body(args, client)
     if not body:
         raise CliError("nothing to update: give at least one option")
-    updated = client.request("PUT", f"/v2.0/{spec.plural}/{current['id']}", json={spec.singular: body})
+    updated = client.request(
+        "PUT", f"/v2.0/{spec.plural}/{current['id']}", json={spec.singular: body}
+    )
     print_item(updated[spec.singular], args.format)
 
 

@@ -18,9 +18,13 @@ from metalnet.api.app import create_app
 from metalnet.boot import assets
 from metalnet.boot.defaults import boot_defaults_for
 from metalnet.boot.service import BootService
+from metalnet.compute.config import ComputeConfig
+from metalnet.compute.reconciler import OwnershipReconciler
+from metalnet.compute.switches import load_drivers
 from metalnet.core.view import BootView
 from metalnet.dhcp.server import interface_address
 from metalnet.dhcp.service import DhcpService
+from metalnet.discovery.wiring import discovery_service
 from metalnet.http_server import EmbeddedServer
 from metalnet.settings import Settings
 from metalnet.store.follow import FeedFollower
@@ -36,12 +40,14 @@ def decide_noauth(settings: Settings, store: Store) -> bool:
     return settings.listens_on_loopback and not store.tokens.list()
 
 
-def _api_server(settings: Settings, store: Store) -> EmbeddedServer:
+def _api_server(
+    settings: Settings, store: Store, compute: ComputeConfig, view: BootView | None
+) -> EmbeddedServer:
     noauth = decide_noauth(settings, store)
     host, port = settings.listen_address
     config = uvicorn.Config(
-        create_app(store, noauth=noauth), host=host, port=port, log_level="warning",
-        access_log=False, lifespan="off",
+        create_app(store, noauth=noauth, compute=compute, view=view), host=host, port=port,
+        log_level="warning", access_log=False, lifespan="off",
     )
     log.info("API on http://%s:%d (%s), database %s", host, port,
              "noauth" if noauth else "token auth", settings.database_url.split("@")[-1])
@@ -60,15 +66,19 @@ async def _start_provisioning(
     missing = [a.name for a in installed if not a.installed and a.name in assets.REQUIRED]
     if missing:
         log.warning("bootloaders missing (install Debian's ipxe): %s", ", ".join(missing))
+    dhcp = DhcpService(
+        view, settings.interface_map, settings.state_dir, store.sightings.save,
+        settings.dhcp_lease_time, boot_defaults_for(settings.http_port, view),
+    )
+    # Unknown machines on discover networks boot by their lease; they post inventories
+    # to /v1/discovery on the boot HTTP port (docs/discovery.md).
+    locator, routes = discovery_service(store, view, dhcp.leases, settings.interface_map)
     boot = BootService(
-        view, settings.boot_directory, addresses, settings.tftp_port, settings.http_port
+        view, settings.boot_directory, addresses, settings.tftp_port, settings.http_port,
+        locate_unknown=locator.network_of, http_routes=routes,
     )
     await boot.start()
     stack.push_async_callback(boot.stop)
-    dhcp = DhcpService(
-        view, settings.interface_map, settings.state_dir, store.sightings.save,
-        settings.dhcp_lease_time, boot_defaults_for(settings.http_port),
-    )
     dhcp.start()
     stack.push_async_callback(dhcp.stop)
 
@@ -85,7 +95,15 @@ async def serve(settings: Settings) -> None:
         stack.push_async_callback(follower.stop)
         if settings.interface_map:
             await _start_provisioning(settings, store, view, stack)
-        server = _api_server(settings, store)
+        compute = ComputeConfig(
+            dead_after=settings.hypervisor_dead_after,
+            switches=load_drivers(settings.switch_drivers),
+        )
+        reconciler = OwnershipReconciler(store.unit_of_work, compute)
+        await reconciler.start()
+        stack.push_async_callback(reconciler.stop)
+        # Instances are ready once this view has their changes, when it serves DHCP.
+        server = _api_server(settings, store, compute, view if settings.interface_map else None)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))

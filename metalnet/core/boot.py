@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from metalnet.core.view import BootView
 
 PROFILE_KINDS = ("kernel", "script", "chain")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-_URL = re.compile(r"^https?://[^\s]+$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_URL = re.compile(r"https?://[^\s]+")
 MAX_SCRIPT = 64 * 1024
 
 
@@ -68,12 +68,14 @@ class BootProfile:
 
 
 def _check_file(value: str, what: str) -> str:
-    if _URL.match(value):
+    if _URL.fullmatch(value):
         return value
     parts = value.strip("/").split("/")
-    if not value or "\x00" in value or "\\" in value or any(p in ("", ".", "..") for p in parts):
+    unsafe = any(c.isspace() or not c.isprintable() or c == "\\" for c in value)
+    if not value or unsafe or any(p in ("", ".", "..") for p in parts):
         raise InvalidInput(
             reason=f"{what} '{value}' must be a path inside the boot directory or an http(s) URL"
+            " (no spaces or control characters)"
         )
     return "/".join(parts)
 
@@ -83,7 +85,7 @@ def validated_profile(profile: BootProfile) -> BootProfile:
 
     :raises InvalidInput: not exactly one kind, a bad name, path, URL, or script.
     """
-    if not _NAME.match(profile.name):
+    if not _NAME.fullmatch(profile.name):
         raise InvalidInput(
             reason=f"boot profile name '{profile.name}': 1-63 letters, digits, '.', '_' or '-'"
         )
@@ -95,7 +97,7 @@ def validated_profile(profile: BootProfile) -> BootProfile:
     script = profile.script
     if script is not None and (not script.startswith("#!ipxe") or len(script) > MAX_SCRIPT):
         raise InvalidInput(reason="script must start with '#!ipxe' and be at most 64 KiB")
-    if profile.chain_url is not None and not _URL.match(profile.chain_url):
+    if profile.chain_url is not None and not _URL.fullmatch(profile.chain_url):
         raise InvalidInput(reason=f"chain_url '{profile.chain_url}' is not an http(s) URL")
     if "\n" in profile.cmdline or len(profile.cmdline) > 4096:
         raise InvalidInput(reason="cmdline is one line of at most 4096 characters")
@@ -125,14 +127,18 @@ class BootSpec:
     reason: str = ""
 
 
-def decide_boot(view: BootView, mac: str) -> BootSpec:
+def decide_boot(view: BootView, mac: str, seen_on: str | None = None) -> BootSpec:
     """What ``mac`` boots: the profile named by its port (the first with one).
+
+    A MAC with no port boots its network's discovery profile when ``seen_on`` (the
+    id of the network where the MAC holds a dynamic lease, as the DHCP lease store
+    tells) has the ``discover`` policy and names one; otherwise nothing.
 
     Idempotent and cheap: DHCP, TFTP and HTTP may each ask during one boot.
     """
     ports = view.ports_for_mac(mac)
     if not ports:
-        return BootSpec(mac, None, "unknown machine")
+        return _discovery_spec(view, mac, seen_on)
     named = [p.boot_profile_id for p in ports.values() if p.boot_profile_id]
     if not named:
         return BootSpec(mac, None, "no boot profile assigned")
@@ -140,3 +146,20 @@ def decide_boot(view: BootView, mac: str) -> BootSpec:
     if profile is None:
         return BootSpec(mac, None, f"boot profile {named[0]} does not exist")
     return BootSpec(mac, profile)
+
+
+def _discovery_spec(view: BootView, mac: str, network_id: str | None) -> BootSpec:
+    network = view.networks.get(network_id) if network_id else None
+    if network is None:
+        return BootSpec(mac, None, "unknown machine")
+    policy = network.unknown_mac_policy.strip().lower()
+    if policy != "discover":
+        return BootSpec(mac, None, f"unknown machine (policy {policy})")
+    if not network.discovery_profile_id:
+        return BootSpec(mac, None, "unknown machine (the network has no discovery profile)")
+    profile = view.profiles.get(network.discovery_profile_id)
+    if profile is None:
+        return BootSpec(
+            mac, None, f"discovery profile {network.discovery_profile_id} does not exist"
+        )
+    return BootSpec(mac, profile, "discovery")

@@ -141,3 +141,109 @@ class Sighting:
     relay_circuit_id: str | None
     relay_remote_id: str | None
     policy: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hypervisor:
+    """A host that serves boot files to the nodes it owns.
+
+    ``name`` is the value ports carry in ``binding:host_id``; it never changes.
+    ``boot_address`` is the next-server (siaddr) and TFTP server of its nodes,
+    ``http_boot_url`` the base of its HTTP boot (``http://198.18.0.2:8080``; empty:
+    ``boot_address`` on the default HTTP port). ``dhcp_opts``, when set, replace
+    the option set built from those two. Liveness is not here: heartbeats are
+    kept apart (:class:`Heartbeat`) so they never churn the change feed.
+    """
+
+    id: str
+    name: str
+    boot_address: str
+    description: str = ""
+    http_boot_url: str = ""
+    physical_networks: tuple[str, ...] = ()
+    dhcp_opts: tuple[ExtraDhcpOpt, ...] = ()
+    revision_number: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """The last sign of life of a hypervisor and the feed revision its view applied."""
+
+    hypervisor_id: str
+    at: datetime
+    view_revision: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeMac:
+    """One MAC of a node, with the switch port it is cabled to (when known)."""
+
+    mac: str
+    switch_id: str | None = None
+    port_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A bare-metal machine, known only by its MACs.
+
+    ``owner`` pins the node to a hypervisor (by name); ``effective_owner`` is the
+    hypervisor that serves its boot files now: the pinned one, else the one the
+    ownership ring picks among live hypervisors (``None`` when none is alive).
+    ``state`` is one of :data:`metalnet.core.states.NodeState`.
+    """
+
+    id: str
+    name: str
+    macs: tuple[NodeMac, ...] = ()
+    description: str = ""
+    boot_profile_id: str | None = None
+    firmware: str = "auto"
+    owner: str | None = None
+    effective_owner: str | None = None
+    state: str = "enrolled"
+    error_reason: str = ""
+    instance_id: str | None = None
+    revision_number: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstancePort:
+    """A port an instance uses; ``created`` ports (just in time) die with it.
+
+    On a virtualised network the switch port was moved into ``vlan`` by the
+    switch driver of ``physical_network``.
+    """
+
+    port_id: str
+    network_id: str
+    mac: str
+    created: bool
+    physical_network: str | None = None
+    switch_id: str | None = None
+    switch_port: str | None = None
+    vlan: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A node given to a user: its ports and what it boots.
+
+    ``status``: ``building`` while spawning, ``active``, ``deleting``, ``error``.
+    """
+
+    id: str
+    name: str
+    project_id: str
+    node_id: str
+    boot_profile_id: str | None = None
+    status: str = "building"
+    fault: str = ""
+    ports: tuple[InstancePort, ...] = ()
+    revision_number: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

@@ -12,16 +12,24 @@ from metalnet.core.model import (
     ExtraDhcpOpt,
     FixedIP,
     HostRoute,
+    Hypervisor,
+    Instance,
+    InstancePort,
     Network,
+    Node,
+    NodeMac,
     Port,
     Subnet,
 )
 
 Tagged = Network | Subnet | Port
 """Resources with Neutron's standard attributes (tags)."""
-Resource = Tagged | BootProfile
+Resource = Tagged | BootProfile | Hypervisor | Node | Instance
 
-KIND_OF = {Network: "network", Subnet: "subnet", Port: "port", BootProfile: "boot_profile"}
+KIND_OF = {
+    Network: "network", Subnet: "subnet", Port: "port", BootProfile: "boot_profile",
+    Hypervisor: "hypervisor", Node: "node", Instance: "instance",
+}
 """The feed's name for each resource type."""
 
 
@@ -38,7 +46,7 @@ def to_record(obj: Resource) -> dict[str, Any]:
     record: dict[str, Any] = {name: getattr(obj, name) for name in obj.__dataclass_fields__}
     record["created_at"] = _time(obj.created_at)
     record["updated_at"] = _time(obj.updated_at)
-    if not isinstance(obj, BootProfile):
+    if isinstance(obj, Network | Subnet | Port):
         record["tags"] = list(obj.tags)
     if isinstance(obj, Subnet):
         record["allocation_pools"] = [[p.start, p.end] for p in obj.allocation_pools]
@@ -51,7 +59,20 @@ def to_record(obj: Resource) -> dict[str, Any]:
         record["boot_dhcp_opts"] = _opts_record(obj.boot_dhcp_opts)
     elif isinstance(obj, BootProfile):
         record["initrds"] = list(obj.initrds)
+    elif isinstance(obj, Hypervisor):
+        record["physical_networks"] = list(obj.physical_networks)
+        record["dhcp_opts"] = _opts_record(obj.dhcp_opts)
+    elif isinstance(obj, Node):
+        record["macs"] = [[m.mac, m.switch_id, m.port_id] for m in obj.macs]
+    elif isinstance(obj, Instance):
+        record["ports"] = [instance_port_record(p) for p in obj.ports]
     return record
+
+
+def instance_port_record(port: InstancePort) -> list[object]:
+    """An instance's port as a JSON-able row (``InstancePort(*row)`` rebuilds it)."""
+    return [port.port_id, port.network_id, port.mac, port.created, port.physical_network,
+            port.switch_id, port.switch_port, port.vlan]
 
 
 def _opts_record(opts: tuple[ExtraDhcpOpt, ...]) -> list[list[object]]:
@@ -70,6 +91,16 @@ def from_record(kind: str, record: dict[str, Any]) -> Resource:
     data = dict(record)
     data["created_at"] = _parse_time(data.get("created_at"))
     data["updated_at"] = _parse_time(data.get("updated_at"))
+    if kind == "hypervisor":
+        data["physical_networks"] = tuple(data["physical_networks"])
+        data["dhcp_opts"] = _opts(data["dhcp_opts"])
+        return Hypervisor(**data)
+    if kind == "node":
+        data["macs"] = tuple(NodeMac(*m) for m in data["macs"])
+        return Node(**data)
+    if kind == "instance":
+        data["ports"] = tuple(InstancePort(*p) for p in data["ports"])
+        return Instance(**data)
     data["tags"] = tuple(data.get("tags", ()))
     if kind == "network":
         data["boot_dhcp_opts"] = _opts(data.get("boot_dhcp_opts", []))

@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from metalnet.core.boot import BootProfile
-from metalnet.core.model import Network, Port, Subnet
+from metalnet.core.model import (
+    Heartbeat,
+    Hypervisor,
+    Instance,
+    Network,
+    Node,
+    Port,
+    Subnet,
+)
 
 T = TypeVar("T")
 
@@ -94,6 +102,36 @@ class BootProfileRepo(Repo[BootProfile], Protocol):
         """The profile with this name, or ``None``."""
 
 
+class HypervisorRepo(Repo[Hypervisor], Protocol):
+    """Hypervisors and their heartbeats."""
+
+    def by_name(self, name: str) -> Hypervisor | None:
+        """The hypervisor with this name, or ``None``."""
+
+    def beat(self, heartbeat: Heartbeat) -> None:
+        """Record a heartbeat (replacing the previous one; not a change of the feed)."""
+
+    def heartbeats(self) -> dict[str, Heartbeat]:
+        """hypervisor id -> its last heartbeat (hypervisors never heard are absent)."""
+
+
+class NodeRepo(Repo[Node], Protocol):
+    """Nodes and their MACs (a MAC belongs to one node at most)."""
+
+    def by_name(self, name: str) -> Node | None:
+        """The node with this name, or ``None``."""
+
+    def by_macs(self, macs: Sequence[str]) -> list[Node]:
+        """Nodes holding any of ``macs``."""
+
+    def lock(self, node_id: str) -> None:
+        """Serialise changes of this node until the unit of work ends."""
+
+
+class InstanceRepo(Repo[Instance], Protocol):
+    """Instances (at most one per node)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository, plus the change feed.
 
@@ -105,6 +143,9 @@ class UnitOfWork(Protocol):
     subnets: SubnetRepo
     ports: PortRepo
     boot_profiles: BootProfileRepo
+    hypervisors: HypervisorRepo
+    nodes: NodeRepo
+    instances: InstanceRepo
 
     def __enter__(self) -> UnitOfWork: ...
 

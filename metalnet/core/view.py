@@ -1,7 +1,8 @@
 """BootView: the in-memory read model the packet path decides from.
 
-It holds every network, subnet, port and boot profile, indexed the way DHCP and boot
-servers look them up (by MAC, by physical network, by address), and is kept
+It holds every network, subnet, port, boot profile, node and hypervisor, indexed
+the way DHCP and boot servers look them up (by MAC, by physical network, by
+address; a MAC's owning hypervisor through its node), and is kept
 current by applying the change feed in revision order. It never touches the
 database: one host feeds it in-process, an agent feeds it over HTTP.
 """
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from metalnet.core.boot import BootProfile
-from metalnet.core.model import Network, Port, Subnet
+from metalnet.core.model import Hypervisor, Instance, Network, Node, Port, Subnet
 from metalnet.core.records import Change, Resource
 
 
@@ -49,8 +50,12 @@ class BootView:
     subnets: dict[str, SubnetInfo] = field(default_factory=dict)
     ports: dict[str, Port] = field(default_factory=dict)
     profiles: dict[str, BootProfile] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    hypervisors: dict[str, Hypervisor] = field(default_factory=dict)
     _ports_by_mac: dict[str, dict[str, Port]] = field(default_factory=dict)
     _held: dict[str, dict[int, str]] = field(default_factory=dict)
+    _node_by_mac: dict[str, Node] = field(default_factory=dict)
+    _hypervisor_by_name: dict[str, Hypervisor] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ updates
 
@@ -60,8 +65,12 @@ class BootView:
         self.subnets.clear()
         self.ports.clear()
         self.profiles.clear()
+        self.nodes.clear()
+        self.hypervisors.clear()
         self._ports_by_mac.clear()
         self._held.clear()
+        self._node_by_mac.clear()
+        self._hypervisor_by_name.clear()
         for resource in resources:
             self._put(resource)
         self.revision = revision
@@ -82,8 +91,19 @@ class BootView:
         return applied
 
     def _put(self, resource: Resource) -> None:
+        if isinstance(resource, Instance):
+            return  # nothing on the packet path reads instances
         if isinstance(resource, BootProfile):
             self.profiles[resource.id] = resource
+        elif isinstance(resource, Node):
+            self._remove_node(resource.id)
+            self.nodes[resource.id] = resource
+            for node_mac in resource.macs:
+                self._node_by_mac[node_mac.mac] = resource
+        elif isinstance(resource, Hypervisor):
+            self._remove_hypervisor(resource.id)
+            self.hypervisors[resource.id] = resource
+            self._hypervisor_by_name[resource.name] = resource
         elif isinstance(resource, Network):
             self.networks[resource.id] = resource
         elif isinstance(resource, Subnet):
@@ -106,6 +126,21 @@ class BootView:
             self._remove_port(resource_id)
         elif kind == "boot_profile":
             self.profiles.pop(resource_id, None)
+        elif kind == "node":
+            self._remove_node(resource_id)
+        elif kind == "hypervisor":
+            self._remove_hypervisor(resource_id)
+
+    def _remove_node(self, node_id: str) -> None:
+        old = self.nodes.pop(node_id, None)
+        for node_mac in old.macs if old else ():
+            if self._node_by_mac.get(node_mac.mac) is old:
+                del self._node_by_mac[node_mac.mac]
+
+    def _remove_hypervisor(self, hypervisor_id: str) -> None:
+        old = self.hypervisors.pop(hypervisor_id, None)
+        if old is not None and self._hypervisor_by_name.get(old.name) is old:
+            del self._hypervisor_by_name[old.name]
 
     def _remove_port(self, port_id: str) -> None:
         old = self.ports.pop(port_id, None)
@@ -127,6 +162,25 @@ class BootView:
     def ports_for_mac(self, mac: str) -> dict[str, Port]:
         """network id -> port, for every network where ``mac`` has a port."""
         return self._ports_by_mac.get(mac, {})
+
+    def node_of(self, mac: str) -> Node | None:
+        """The node holding ``mac``, if any."""
+        return self._node_by_mac.get(mac)
+
+    def owner_of(self, node: Node) -> Hypervisor | None:
+        """The hypervisor serving ``node``'s boot files now, if it has one."""
+        if node.effective_owner is None:
+            return None
+        return self._hypervisor_by_name.get(node.effective_owner)
+
+    def boot_owner_key(self, mac: str) -> tuple[str, int, str, int] | None:
+        """(node id, node revision, owner id, owner revision) of ``mac``, or ``None``:
+        what a cached boot answer for the MAC depends on besides its port and network."""
+        node = self._node_by_mac.get(mac)
+        owner = None if node is None else self.owner_of(node)
+        if node is None or owner is None:
+            return None
+        return (node.id, node.revision_number, owner.id, owner.revision_number)
 
     def is_known(self, mac: str) -> bool:
         """Whether ``mac`` has a port on any network."""

@@ -38,8 +38,13 @@ BROADCAST_FLAG: Final = 0x8000
 _ALWAYS_SENT: Final = bo.BOOT_CODES | {1, 3, 6, 51, 54, 58, 59}
 """Sent in address replies whether requested or not (boot options too, when set)."""
 
-BootDefaults = Callable[[Network, str, int], tuple[ExtraDhcpOpt, ...]]
-"""(network, purpose, server address) -> the fallback option set.
+BootDefaults = Callable[[Network, Port | None, str, int], tuple[ExtraDhcpOpt, ...]]
+"""(network, port, purpose, server address) -> the fallback option set.
+
+``port`` is the asking machine's port (``None`` for unknown machines): a node's
+port gets the option set of the hypervisor owning the node. The engine caches
+answers per port, network and owner (:meth:`BootView.boot_owner_key`), so the
+fallback may depend on nothing else in the view.
 
 ``purpose`` is ``boot`` for ports, ``discovery`` for unknown machines under the
 ``discover`` policy, ``none`` otherwise; the server address is the ingress
@@ -47,7 +52,9 @@ interface's, so options can point clients back at this host.
 """
 
 
-def no_defaults(_network: Network, _purpose: str, _server_ip: int) -> tuple[ExtraDhcpOpt, ...]:
+def no_defaults(
+    _network: Network, _port: Port | None, _purpose: str, _server_ip: int
+) -> tuple[ExtraDhcpOpt, ...]:
     """A fallback that sets nothing."""
     return ()
 
@@ -265,12 +272,13 @@ class DhcpEngine:
             network.revision_number,
             purpose,
             tags,
+            self.view.boot_owner_key(port.mac_address) if port else None,
         )
         cached = self._boot_cache.get(key)
         if cached is not None:
             return cached
         own = bo.parse_all(port.extra_dhcp_opts) if port else []
-        fallback = bo.parse_all(self.boot_defaults(network, purpose, server_ip))
+        fallback = bo.parse_all(self.boot_defaults(network, port, purpose, server_ip))
         reply = bo.BootReply.build(bo.pick(bo.layered(own, fallback), tags))
         if len(self._boot_cache) > 100_000:
             self._boot_cache.clear()

@@ -1,9 +1,10 @@
 """The DHCP network service: sockets per interface, drained in batches.
 
 When a socket becomes readable the server drains it (up to ``batch_limit``
-datagrams), decodes each, decides every answer, makes the batch's lease
-changes durable with one write and one fsync, and only then sends the
-batch's replies (group commit, see docs/dhcp-packet-path.md).
+datagrams), decodes and decides each, makes the batch's lease changes durable
+with one write and one fsync, and only then sends the ACKs that bind those
+leases (group commit, see docs/dhcp-packet-path.md); replies that bind nothing
+(OFFERs, NAKs, ACKs of a port's fixed address) are sent as soon as decided.
 
 Registered MACs come first in every batch; unknown MACs get at most
 ``unknown_per_batch`` decisions per batch and ``unknown_per_second`` per
@@ -173,18 +174,22 @@ class DhcpServer:
             log.exception("DHCP batch failed")
 
     def handle_batch(self, sock: socket.socket, ingress: Ingress, datagrams: list[bytes]) -> None:
-        """Decide every datagram, commit the leases, then send the replies."""
+        """Decide every datagram and answer it; an ACK that binds a lease waits until the
+        batch's lease changes are durable, every other reply leaves as soon as decided
+        (no burst of a whole batch at once, which overflows a relay's socket buffer)."""
         self.counters["received"] += len(datagrams)
-        replies: list[Reply] = []
+        after_flush: list[Reply] = []
         for packet in self._prioritised(datagrams):
             outcome = self.engine.handle(packet, ingress)
             if isinstance(outcome, Drop):
                 self.counters[f"drop:{outcome.reason}"] += 1
+            elif outcome.lease_written:
+                after_flush.append(outcome)
             else:
-                replies.append(outcome)
+                self._send(sock, outcome)
         if self.engine.leases.pending:
-            self.engine.leases.flush()  # durable before any ACK of this batch leaves
-        for reply in replies:
+            self.engine.leases.flush()  # one write + fsync for the whole batch
+        for reply in after_flush:
             self._send(sock, reply)
 
     def _send(self, sock: socket.socket, reply: Reply) -> None:

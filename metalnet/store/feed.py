@@ -9,7 +9,7 @@ later finds a smaller one appear.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine, func, select
 
@@ -48,6 +48,14 @@ class ChangeFeed:
         """The newest committed revision (0 for an empty feed)."""
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.max(t.changes.c.revision))).scalar() or 0)
+
+    def latest_of(self, resource_ids: Sequence[str]) -> int:
+        """The revision of the newest change of any of ``resource_ids`` (0 if none)."""
+        statement = select(func.max(t.changes.c.revision)).where(
+            t.changes.c.resource_id.in_(list(resource_ids))
+        )
+        with self.engine.connect() as connection:
+            return int(connection.execute(statement).scalar() or 0)
 
     def changes_since(self, revision: int, limit: int = 10_000) -> list[Change]:
         """Committed changes after ``revision``, oldest first, at most ``limit``."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -25,17 +26,24 @@ from metalnet.core.model import (
     AllocationPool,
     ExtraDhcpOpt,
     FixedIP,
+    Heartbeat,
     HostRoute,
+    Hypervisor,
+    Instance,
+    InstancePort,
     Network,
+    Node,
+    NodeMac,
     Port,
     Subnet,
 )
+from metalnet.core.records import instance_port_record
 from metalnet.core.repo import ListQuery
 from metalnet.errors import Conflict, IpAddressInUse, MacAddressInUse
 from metalnet.store import tables as t
 from metalnet.store.listing import ListSpec, marker_row, ordered_page, where_clause
 
-T = TypeVar("T", Network, Subnet, Port, BootProfile)
+T = TypeVar("T", Network, Subnet, Port, BootProfile, Hypervisor, Node, Instance)
 
 _STANDARD = ("id", "project_id", "name", "description", "revision_number", "created_at", "updated_at")
 
@@ -461,8 +469,233 @@ class SqlBootProfileRepo(_TableRepo[BootProfile]):
         return self.from_rows([row._mapping])[0] if row else None
 
     def add_many(self, items: Sequence[BootProfile]) -> None:
+        with self._unique_name(items[0].name if items else ""):
+            super().add_many(items)
+
+    def update(self, item: BootProfile) -> None:
+        with self._unique_name(item.name):
+            super().update(item)
+
+    @contextlib.contextmanager
+    def _unique_name(self, name: str) -> Iterator[None]:
+        """Turn a clash on the unique name into a 409."""
+        try:
+            with self.connection.begin_nested():
+                yield
+        except IntegrityError as exc:
+            raise Conflict(reason=f"a boot profile named '{name}' exists") from exc
+
+
+def _plain_spec(table: Any, *names: str) -> ListSpec:
+    """A list spec over plain columns (no tags, no special filters)."""
+    return ListSpec(table, {n: n for n in ("id", "revision_number", "created_at", "updated_at",
+                                           *names)}, {})
+
+
+def _times(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        "revision_number": row["revision_number"],
+        "created_at": _aware(row["created_at"]),
+        "updated_at": _aware(row["updated_at"]),
+    }
+
+
+def _unique_name(kind: str, name: str, work: Any, connection: Connection) -> None:
+    try:
+        with connection.begin_nested():
+            work()
+    except IntegrityError as exc:
+        raise Conflict(reason=f"a {kind} named '{name}' exists") from exc
+
+
+class SqlHypervisorRepo(_TableRepo[Hypervisor]):
+    """Hypervisors and their heartbeats in SQL."""
+
+    spec = _plain_spec(t.hypervisors, "name")
+
+    def to_row(self, obj: Hypervisor) -> dict[str, Any]:
+        return {
+            "id": obj.id, "name": obj.name, "description": obj.description,
+            "boot_address": obj.boot_address, "http_boot_url": obj.http_boot_url,
+            "physical_networks": list(obj.physical_networks),
+            "dhcp_opts": _opts_rows(obj.dhcp_opts), "revision_number": obj.revision_number,
+            "created_at": obj.created_at, "updated_at": obj.updated_at,
+        }
+
+    def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Hypervisor]:
+        return [
+            Hypervisor(
+                id=row["id"], name=row["name"], description=row["description"],
+                boot_address=row["boot_address"], http_boot_url=row["http_boot_url"],
+                physical_networks=tuple(row["physical_networks"]),
+                dhcp_opts=_opts(row["dhcp_opts"]), **_times(row),
+            )
+            for row in rows
+        ]
+
+    def add_many(self, items: Sequence[Hypervisor]) -> None:
+        if items:
+            _unique_name("hypervisor", items[0].name, lambda: super(SqlHypervisorRepo, self)
+                         .add_many(items), self.connection)
+
+    def by_name(self, name: str) -> Hypervisor | None:
+        row = self.connection.execute(
+            select(t.hypervisors).where(t.hypervisors.c.name == name)
+        ).first()
+        return self.from_rows([row._mapping])[0] if row else None
+
+    def beat(self, heartbeat: Heartbeat) -> None:
+        table = t.hypervisor_heartbeats
+        values = {"at": heartbeat.at, "view_revision": heartbeat.view_revision}
+        changed = self.connection.execute(
+            update(table).where(table.c.hypervisor_id == heartbeat.hypervisor_id).values(values)
+        ).rowcount
+        if not changed:
+            self.connection.execute(
+                insert(table).values(hypervisor_id=heartbeat.hypervisor_id, **values)
+            )
+
+    def heartbeats(self) -> dict[str, Heartbeat]:
+        rows = self.connection.execute(select(t.hypervisor_heartbeats))
+        return {
+            row.hypervisor_id: Heartbeat(row.hypervisor_id, _aware(row.at) or row.at,
+                                         row.view_revision)
+            for row in rows
+        }
+
+
+class SqlNodeRepo(_TableRepo[Node]):
+    """Nodes in SQL; their MACs in ``node_macs`` (unique: one node per MAC)."""
+
+    spec = _plain_spec(t.nodes, "name", "state", "owner", "effective_owner", "boot_profile_id",
+                       "instance_id")
+
+    def __init__(self, connection: Connection, lock_rows: bool) -> None:
+        super().__init__(connection)
+        self.lock_rows = lock_rows
+
+    def to_row(self, obj: Node) -> dict[str, Any]:
+        return {
+            "id": obj.id, "name": obj.name, "description": obj.description,
+            "boot_profile_id": obj.boot_profile_id, "firmware": obj.firmware, "owner": obj.owner,
+            "effective_owner": obj.effective_owner, "state": obj.state,
+            "error_reason": obj.error_reason, "instance_id": obj.instance_id,
+            "revision_number": obj.revision_number, "created_at": obj.created_at,
+            "updated_at": obj.updated_at,
+        }
+
+    def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Node]:
+        macs: dict[str, list[NodeMac]] = {row["id"]: [] for row in rows}
+        ids = list(macs)
+        for start in range(0, len(ids), 500):
+            statement = (
+                select(t.node_macs)
+                .where(t.node_macs.c.node_id.in_(ids[start : start + 500]))
+                .order_by(t.node_macs.c.node_id, t.node_macs.c.position)
+            )
+            for mac in self.connection.execute(statement):
+                macs[mac.node_id].append(NodeMac(mac.mac, mac.switch_id, mac.port_id))
+        return [
+            Node(
+                id=row["id"], name=row["name"], description=row["description"],
+                macs=tuple(macs[row["id"]]), boot_profile_id=row["boot_profile_id"],
+                firmware=row["firmware"], owner=row["owner"],
+                effective_owner=row["effective_owner"], state=row["state"],
+                error_reason=row["error_reason"], instance_id=row["instance_id"], **_times(row),
+            )
+            for row in rows
+        ]
+
+    def _mac_rows(self, nodes: Sequence[Node]) -> list[dict[str, Any]]:
+        return [
+            {"node_id": node.id, "position": position, "mac": m.mac, "switch_id": m.switch_id,
+             "port_id": m.port_id}
+            for node in nodes
+            for position, m in enumerate(node.macs)
+        ]
+
+    def _guarded(self, nodes: Sequence[Node], work: Any) -> None:
+        try:
+            with self.connection.begin_nested():
+                work()
+        except IntegrityError as exc:
+            if "mac" in str(exc.orig):
+                macs = ", ".join(m.mac for n in nodes for m in n.macs)
+                raise Conflict(reason=f"a MAC of {macs} belongs to another node") from exc
+            raise Conflict(reason=f"a node named '{nodes[0].name}' exists") from exc
+
+    def add_many(self, items: Sequence[Node]) -> None:
+        if not items:
+            return
+
+        def work() -> None:
+            self.connection.execute(insert(t.nodes), [self.to_row(n) for n in items])
+            rows = self._mac_rows(items)
+            if rows:
+                self.connection.execute(insert(t.node_macs), rows)
+
+        self._guarded(items, work)
+
+    def update(self, item: Node) -> None:
+        def work() -> None:
+            super(SqlNodeRepo, self).update(item)
+            self.connection.execute(delete(t.node_macs).where(t.node_macs.c.node_id == item.id))
+            rows = self._mac_rows([item])
+            if rows:
+                self.connection.execute(insert(t.node_macs), rows)
+
+        self._guarded([item], work)
+
+    def delete(self, resource_id: str) -> None:
+        self.connection.execute(delete(t.node_macs).where(t.node_macs.c.node_id == resource_id))
+        super().delete(resource_id)
+
+    def by_name(self, name: str) -> Node | None:
+        row = self.connection.execute(select(t.nodes).where(t.nodes.c.name == name)).first()
+        return self.from_rows([row._mapping])[0] if row else None
+
+    def by_macs(self, macs: Sequence[str]) -> list[Node]:
+        owners = select(t.node_macs.c.node_id).where(t.node_macs.c.mac.in_(list(macs)))
+        statement = select(t.nodes).where(t.nodes.c.id.in_(owners)).order_by(t.nodes.c.id)
+        return self.from_rows([r._mapping for r in self.connection.execute(statement)])
+
+    def lock(self, node_id: str) -> None:
+        # SQLite units of work already hold the write lock (BEGIN IMMEDIATE).
+        if self.lock_rows:
+            self.connection.execute(
+                select(t.nodes.c.id).where(t.nodes.c.id == node_id).with_for_update()
+            )
+
+
+class SqlInstanceRepo(_TableRepo[Instance]):
+    """Instances in SQL; their ports as JSON (they are the instance's own record)."""
+
+    spec = _plain_spec(t.instances, "name", "project_id", "node_id", "status")
+
+    def to_row(self, obj: Instance) -> dict[str, Any]:
+        return {
+            "id": obj.id, "name": obj.name, "project_id": obj.project_id,
+            "node_id": obj.node_id, "boot_profile_id": obj.boot_profile_id,
+            "status": obj.status, "fault": obj.fault,
+            "ports": [instance_port_record(p) for p in obj.ports],
+            "revision_number": obj.revision_number, "created_at": obj.created_at,
+            "updated_at": obj.updated_at,
+        }
+
+    def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Instance]:
+        return [
+            Instance(
+                id=row["id"], name=row["name"], project_id=row["project_id"],
+                node_id=row["node_id"], boot_profile_id=row["boot_profile_id"],
+                status=row["status"], fault=row["fault"],
+                ports=tuple(InstancePort(*p) for p in row["ports"]), **_times(row),
+            )
+            for row in rows
+        ]
+
+    def add_many(self, items: Sequence[Instance]) -> None:
         try:
             with self.connection.begin_nested():
                 super().add_many(items)
         except IntegrityError as exc:
-            raise Conflict(reason=f"a boot profile named '{items[0].name}' exists") from exc
+            raise Conflict(reason=f"node {items[0].node_id} already has an instance") from exc

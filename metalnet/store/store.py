@@ -30,7 +30,7 @@ class Store:
         self.engine.dispose()
 
     def snapshot(self) -> tuple[int, list[Resource]]:
-        """Every network, subnet and port, and a feed revision they are at least as new as.
+        """Every resource the views hold, and a feed revision they are at least as new as.
 
         The revision is read first: changes after it may already be in the
         rows, and replaying them from the feed is harmless (last write wins).
@@ -43,5 +43,7 @@ class Store:
                 *uow.networks.list(everything),
                 *uow.subnets.list(everything),
                 *uow.ports.list(everything),
+                *uow.hypervisors.list(everything),
+                *uow.nodes.list(everything),
             ]
         return revision, resources

@@ -164,3 +164,123 @@ boot_profiles = Table(
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
 )
+
+# --- compute (migration 0004) ---------------------------------------------------
+
+hypervisors = Table(
+    "hypervisors",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", String(1024), nullable=False, default=""),
+    Column("boot_address", String(64), nullable=False),
+    Column("http_boot_url", String(1024), nullable=False, default=""),
+    Column("physical_networks", JSON, nullable=False),
+    Column("dhcp_opts", JSON, nullable=False),
+    Column("revision_number", BigInteger, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+hypervisor_heartbeats = Table(
+    "hypervisor_heartbeats",
+    metadata,
+    Column("hypervisor_id", String(36), ForeignKey("hypervisors.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("view_revision", BigInteger, nullable=False, default=0),
+)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", String(1024), nullable=False, default=""),
+    Column("boot_profile_id", String(36), index=True),
+    Column("firmware", String(16), nullable=False),
+    Column("owner", String(255), index=True),
+    Column("effective_owner", String(255), index=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("error_reason", Text, nullable=False, default=""),
+    Column("instance_id", String(36)),
+    Column("revision_number", BigInteger, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+node_macs = Table(
+    "node_macs",
+    metadata,
+    Column("node_id", String(36), ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("position", Integer, nullable=False),
+    Column("mac", String(32), nullable=False, unique=True),
+    Column("switch_id", String(255)),
+    Column("port_id", String(255)),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False, default=""),
+    Column("project_id", String(255), nullable=False, index=True),
+    Column("node_id", String(36), ForeignKey("nodes.id"), nullable=False, unique=True),
+    Column("boot_profile_id", String(36)),
+    Column("status", String(16), nullable=False),
+    Column("fault", Text, nullable=False, default=""),
+    Column("ports", JSON, nullable=False),
+    Column("revision_number", BigInteger, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+# Readiness asks for the newest change of an instance's resources.
+Index("ix_changes_resource_id", changes.c.resource_id)
+
+# ---------------------------------------------------------------------- discovery (0005)
+
+enrollment_rules = Table(
+    "enrollment_rules",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("description", String(1024), nullable=False, default=""),
+    Column("priority", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("conditions", JSON, nullable=False),
+    Column("actions", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+discovered_machines = Table(
+    "discovered_machines",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("name", String(255)),
+    Column("boot_mac", String(32), nullable=False),
+    Column("network_id", String(36)),
+    Column("source_ip", String(64)),
+    Column("inventory", JSON, nullable=False),
+    Column("sighting", JSON),
+    Column("rule_id", String(36)),
+    Column("node_id", String(36)),
+    Column("port_ids", JSON, nullable=False),
+    Column("owner", String(255)),
+    Column("boot_profile_id", String(36)),
+    Column("attributes", JSON, nullable=False),
+    Column("reports", BigInteger, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+
+discovered_macs = Table(
+    "discovered_macs",
+    metadata,
+    Column("mac", String(32), primary_key=True),
+    Column("machine_id", String(36), ForeignKey("discovered_machines.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+)

@@ -9,14 +9,25 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, text
 from sqlalchemy.exc import OperationalError
 
-from metalnet.core.repo import BootProfileRepo, NetworkRepo, PortRepo, SubnetRepo
+from metalnet.core.repo import (
+    BootProfileRepo,
+    HypervisorRepo,
+    InstanceRepo,
+    NetworkRepo,
+    NodeRepo,
+    PortRepo,
+    SubnetRepo,
+)
 from metalnet.errors import Unavailable
 from metalnet.store import tables as t
 from metalnet.store.db import BEGIN_MODE
 from metalnet.store.feed import ChangeFeed
 from metalnet.store.repos import (
     SqlBootProfileRepo,
+    SqlHypervisorRepo,
+    SqlInstanceRepo,
     SqlNetworkRepo,
+    SqlNodeRepo,
     SqlPortRepo,
     SqlSubnetRepo,
 )
@@ -36,6 +47,9 @@ class SqlUnitOfWork:
     subnets: SubnetRepo
     ports: PortRepo
     boot_profiles: BootProfileRepo
+    hypervisors: HypervisorRepo
+    nodes: NodeRepo
+    instances: InstanceRepo
 
     def __init__(self, engine: Engine, feed: ChangeFeed, readonly: bool = False) -> None:
         self.engine = engine
@@ -57,6 +71,9 @@ class SqlUnitOfWork:
         self.subnets = SqlSubnetRepo(connection, lock_rows=self.postgres)
         self.ports = SqlPortRepo(connection)
         self.boot_profiles = SqlBootProfileRepo(connection)
+        self.hypervisors = SqlHypervisorRepo(connection)
+        self.nodes = SqlNodeRepo(connection, lock_rows=self.postgres)
+        self.instances = SqlInstanceRepo(connection)
         return self
 
     def __exit__(self, *exc: object) -> None:

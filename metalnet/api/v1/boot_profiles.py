@@ -7,16 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from metalnet.api.deps import context_of, store_of
 from metalnet.api.neutron.render import timestamp
-from metalnet.api.neutron.routes import json_body, validation_message
+from metalnet.api.neutron.routes import json_body
+from metalnet.api.v1.bodies import unwrap
 from metalnet.core import profiles
 from metalnet.core.boot import BootProfile
 from metalnet.core.repo import ListQuery
-from metalnet.errors import BadRequest
 
 Text = Annotated[str, StringConstraints(max_length=4096)]
 
@@ -63,13 +63,7 @@ def render_profile(profile: BootProfile) -> dict[str, Any]:
 
 
 def _body(payload: Any, schema: type[BaseModel]) -> dict[str, Any]:
-    if not isinstance(payload, dict) or set(payload) != {"boot_profile"}:
-        raise BadRequest(resource="boot_profile", reason="the body must be {'boot_profile': {...}}")
-    try:
-        model = schema.model_validate(payload["boot_profile"])
-    except ValidationError as exc:
-        raise BadRequest(resource="boot_profile", reason=validation_message(exc)) from exc
-    return model.model_dump(exclude_unset=True)
+    return unwrap(payload, "boot_profile", schema)
 
 
 def boot_profiles_router() -> APIRouter:

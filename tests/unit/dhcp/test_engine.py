@@ -209,7 +209,7 @@ def test_delay_answers_once_secs_reaches_n(bench: Bench, secs: int, answered: bo
 def test_discover_policy_uses_the_discovery_defaults(bench: Bench) -> None:
     calls = []
 
-    def defaults(network, purpose, server_ip):  # type: ignore[no-untyped-def]
+    def defaults(network, port, purpose, server_ip):  # type: ignore[no-untyped-def]
         calls.append(purpose)
         return (ExtraDhcpOpt("bootfile-name", "discovery.kpxe"),)
 

@@ -1,0 +1,120 @@
+"""``/v1/instances``: spawn (``POST``) and destroy (``DELETE``) bare-metal instances.
+
+An instance shows ``ready: true`` once the DHCP view serving it has applied
+the newest change of every resource it touched (the instance, its node, its
+ports): its DHCP answer then carries its owner's options and its boot files are
+rendered. The view's revision is this process's own view when it runs DHCP
+(``metalnet serve``: ``app.state.view``), else the one the owning hypervisor
+reported with its last heartbeat.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
+
+from metalnet.api.deps import context_of, store_of
+from metalnet.api.neutron.render import timestamp
+from metalnet.api.neutron.routes import json_body
+from metalnet.api.v1.bodies import unwrap
+from metalnet.compute.instances import ComputeService, get_instance
+from metalnet.core.model import Instance
+from metalnet.core.repo import ListQuery, UnitOfWork
+from metalnet.core.view import BootView
+
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class InstanceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(max_length=255)] = ""
+    node: Ref
+    networks: list[Ref] = Field(default_factory=list, max_length=16)
+    ports: list[Ref] = Field(default_factory=list, max_length=16)
+    boot_profile: Ref | None = None
+
+
+def compute_of(request: Request) -> ComputeService:
+    """The compute service the application was created with."""
+    service: ComputeService = request.app.state.compute_service
+    return service
+
+
+def _applied_revision(request: Request, uow: UnitOfWork, instance: Instance) -> int:
+    view: BootView | None = getattr(request.app.state, "view", None)
+    if view is not None:
+        return view.revision
+    node = uow.nodes.get(instance.node_id)
+    owner = uow.hypervisors.by_name(node.effective_owner) if node and node.effective_owner else None
+    beat = uow.hypervisors.heartbeats().get(owner.id) if owner else None
+    return beat.view_revision if beat else 0
+
+
+def render_instance(request: Request, uow: UnitOfWork, instance: Instance) -> dict[str, Any]:
+    """An instance as the API shows it, with its readiness."""
+    needed = store_of(request).feed.latest_of(
+        [instance.id, instance.node_id, *(p.port_id for p in instance.ports)]
+    )
+    applied = _applied_revision(request, uow, instance)
+    return {
+        "id": instance.id, "name": instance.name, "project_id": instance.project_id,
+        "node_id": instance.node_id, "boot_profile": instance.boot_profile_id,
+        "status": instance.status, "fault": instance.fault,
+        "ports": [{"port_id": p.port_id, "network_id": p.network_id, "mac": p.mac,
+                   "created": p.created, "physical_network": p.physical_network,
+                   "switch_id": p.switch_id, "switch_port": p.switch_port, "vlan": p.vlan}
+                  for p in instance.ports],
+        "ready": instance.status == "active" and applied >= needed,
+        "ready_revision": needed, "view_revision": applied,
+        "revision_number": instance.revision_number,
+        "created_at": timestamp(instance.created_at), "updated_at": timestamp(instance.updated_at),
+    }
+
+
+def instances_router() -> APIRouter:
+    """Routes of ``/v1/instances``."""
+    router = APIRouter(prefix="/v1/instances", tags=["instances"])
+
+    def shown(request: Request, instance_id: str) -> dict[str, Any]:
+        with store_of(request).unit_of_work(readonly=True) as uow:
+            return render_instance(
+                request, uow, get_instance(uow, context_of(request), instance_id)
+            )
+
+    @router.get("", summary="List instances (the caller's; every one for admins)")
+    async def list_instances(request: Request) -> JSONResponse:
+        ctx = context_of(request)
+        filters = {} if ctx.is_admin else {"project_id": [ctx.project_id]}
+        query = ListQuery(filters=filters, sorts=(("created_at", True),))
+
+        def work() -> list[dict[str, Any]]:
+            with store_of(request).unit_of_work(readonly=True) as uow:
+                found = uow.instances.list(query)
+                return [render_instance(request, uow, i) for i in found]
+
+        return JSONResponse({"instances": await run_in_threadpool(work)})
+
+    @router.post("", status_code=201, summary="Spawn: attach a node to networks or ports")
+    async def spawn(request: Request) -> JSONResponse:
+        ctx = context_of(request)
+        attrs = unwrap(await json_body(request), "instance", InstanceCreate)
+        instance = await run_in_threadpool(compute_of(request).spawn, ctx, attrs)
+        item = await run_in_threadpool(shown, request, instance.id)
+        return JSONResponse({"instance": item}, status_code=201)
+
+    @router.get("/{instance_id}", summary="Show an instance and whether it is ready to boot")
+    async def show(request: Request, instance_id: str) -> JSONResponse:
+        return JSONResponse({"instance": await run_in_threadpool(shown, request, instance_id)})
+
+    @router.delete("/{instance_id}", status_code=204,
+                   summary="Destroy: release the ports, give the node back")
+    async def destroy(request: Request, instance_id: str) -> Response:
+        ctx = context_of(request)
+        await run_in_threadpool(compute_of(request).destroy, ctx, instance_id)
+        return Response(status_code=204)
+
+    return router

@@ -111,7 +111,11 @@ class BootView:
         else:
             self._remove_port(resource.id)
             self.ports[resource.id] = resource
-            self._ports_by_mac.setdefault(resource.mac_address, {})[resource.network_id] = resource
+            # Copy-on-write: boot files are rendered in worker threads that may be
+            # iterating the previous mapping of this MAC.
+            by_network = dict(self._ports_by_mac.get(resource.mac_address, {}))
+            by_network[resource.network_id] = resource
+            self._ports_by_mac[resource.mac_address] = by_network
             for fixed in resource.fixed_ips:
                 held = self._held.setdefault(fixed.subnet_id, {})
                 held[int(ipaddress.IPv4Address(fixed.ip_address))] = resource.id
@@ -146,10 +150,12 @@ class BootView:
         old = self.ports.pop(port_id, None)
         if old is None:
             return
-        by_network = self._ports_by_mac.get(old.mac_address, {})
-        if by_network.get(old.network_id) is old:
-            del by_network[old.network_id]
-            if not by_network:
+        current = self._ports_by_mac.get(old.mac_address, {})
+        if current.get(old.network_id) is old:
+            by_network = {net: port for net, port in current.items() if net != old.network_id}
+            if by_network:
+                self._ports_by_mac[old.mac_address] = by_network
+            else:
                 del self._ports_by_mac[old.mac_address]
         for fixed in old.fixed_ips:
             held = self._held.get(fixed.subnet_id, {})

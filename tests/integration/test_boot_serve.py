@@ -166,8 +166,10 @@ def test_tftp_serves_the_rendered_pxelinux_config(boot: Boot) -> None:
 def test_http_serves_the_chain_and_the_machine_script(boot: Boot) -> None:
     status, body = boot.curl(f"{HTTP}/boot.ipxe")
     assert status == "200" and body == b"#!ipxe\nchain /boot/${mac:hexhyp}.ipxe\n"
-    # iPXE expands ${mac} to lower-case, colon-separated hex.
-    status, body = boot.curl(f"{HTTP}/boot/{boot.mac}.ipxe")
+    # iPXE expands ${mac:hexhyp} to lower-case, dash-separated hex; colons work too.
+    status, body = boot.curl(f"{HTTP}/boot/{boot.mac.replace(':', '-')}.ipxe")
+    assert status == "200"
+    assert boot.curl(f"{HTTP}/boot/{boot.mac}.ipxe") == (status, body)
     script = body.decode()
     assert status == "200" and script.startswith("#!ipxe\n")
     assert ("kernel /images/kernel.bin initrd=initrd.img console=ttyS0 ip=dhcp\n"

@@ -40,11 +40,16 @@ MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 
 candidate() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2; exit}'; }
 
-kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null \
-  | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+kernel_package() {
+  apt-cache depends linux-image-amd64 2>/dev/null \
+    | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
+}
+kernel_pkg=$(kernel_package)
 if [ -z "$kernel_pkg" ]; then
-  log "apt knows no linux-image-amd64: run apt-get update"
-  exit 1
+  log "apt knows no linux-image-amd64: running apt-get update"
+  apt-get update -qq >&2
+  kernel_pkg=$(kernel_package)
+  [ -n "$kernel_pkg" ] || { log "still no linux-image-amd64 in apt's lists"; exit 1; }
 fi
 kernel_ver=$(candidate "$kernel_pkg")
 busybox_ver=$(candidate busybox-static)
@@ -65,8 +70,19 @@ work=$(mktemp -d "$base/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 log "downloading $kernel_pkg $kernel_ver and busybox-static $busybox_ver"
-(cd "$base/debs" && apt-get download -q "$kernel_pkg=$kernel_ver" "busybox-static=$busybox_ver" \
-  >/dev/null 2>"$work/apt.err") || { cat "$work/apt.err" >&2; exit 1; }
+download() {
+  (cd "$base/debs" && apt-get download -q "$kernel_pkg=$kernel_ver" \
+    "busybox-static=$busybox_ver" >/dev/null 2>"$work/apt.err")
+}
+if ! download; then
+  # Stale lists name versions the mirror no longer has: refresh once and retry.
+  log "download failed; running apt-get update and retrying"
+  apt-get update -qq >&2
+  kernel_pkg=$(kernel_package)
+  kernel_ver=$(candidate "$kernel_pkg")
+  busybox_ver=$(candidate busybox-static)
+  download || { cat "$work/apt.err" >&2; exit 1; }
+fi
 kernel_deb=$(ls -t "$base/debs/${kernel_pkg}_"*.deb | head -n 1)
 busybox_deb=$(ls -t "$base/debs/busybox-static_"*.deb | head -n 1)
 dpkg -x "$kernel_deb" "$work/kernel"
@@ -222,6 +238,9 @@ rm -rf "$out"
 mkdir -p "$base"
 mv "$staging" "$out"
 ln -sfn "$key" "$base/latest"
+# Keep one build: older keys go.
+find "$base" -mindepth 1 -maxdepth 1 -type d ! -name debs ! -name "$key" ! -name '.work.*' \
+  -exec rm -rf {} +
 # Keep the download cache to the packages this build used.
 find "$base/debs" -name '*.deb' ! -path "$kernel_deb" ! -path "$busybox_deb" -delete
 log "built $out ($(du -sh "$out" | cut -f1))"

@@ -11,6 +11,7 @@ packages=(
   kea-dhcp4-server kea-admin
   postgresql
   ipxe pxelinux syslinux-common
+  qemu-system-x86 ipxe-qemu ovmf busybox
 )
 
 missing=()

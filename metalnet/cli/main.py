@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from metalnet.cli.boot import add_boot_commands
 from metalnet.cli.client import ApiClient, CliError
 from metalnet.cli.compute import add_compute_commands
+from metalnet.cli.discovery import add_discovery_commands
+from metalnet.cli.lab import add_lab_commands
 from metalnet.cli.resources import add_resource_commands
 from metalnet.cli.tokens import add_token_commands
 from metalnet.errors import MetalnetError
@@ -62,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_resource_commands(subparsers, client)
     add_compute_commands(subparsers, client)
     add_boot_commands(subparsers, client)
+    add_discovery_commands(subparsers, client)
+    add_lab_commands(subparsers)
     return parser
 
 

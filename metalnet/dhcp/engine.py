@@ -156,6 +156,7 @@ class DhcpEngine:
         }
         self._subnet_cache: dict[tuple[str, int], dict[int, bytes]] = {}
         self._boot_cache: dict[tuple[object, ...], bo.BootReply] = {}
+        self._boot_by_content: dict[tuple[object, ...], bo.BootReply] = {}
 
     # ------------------------------------------------------------------ entry
 
@@ -277,9 +278,19 @@ class DhcpEngine:
         cached = self._boot_cache.get(key)
         if cached is not None:
             return cached
-        own = bo.parse_all(port.extra_dhcp_opts) if port else []
-        fallback = bo.parse_all(self.boot_defaults(network, port, purpose, server_ip))
-        reply = bo.BootReply.build(bo.pick(bo.layered(own, fallback), tags))
+        # Thousands of ports share a few option sets: parse and encode each set once.
+        content = (
+            port.extra_dhcp_opts if port else (),
+            self.boot_defaults(network, port, purpose, server_ip),
+            tags,
+        )
+        reply = self._boot_by_content.get(content)
+        if reply is None:
+            own, fallback = bo.parse_all(content[0]), bo.parse_all(content[1])
+            reply = bo.BootReply.build(bo.pick(bo.layered(own, fallback), tags))
+            if len(self._boot_by_content) > 10_000:
+                self._boot_by_content.clear()
+            self._boot_by_content[content] = reply
         if len(self._boot_cache) > 100_000:
             self._boot_cache.clear()
         self._boot_cache[key] = reply

@@ -42,6 +42,11 @@ read1() {
     _line=
 }
 
+# Leading and trailing blanks removed (SCSI pads model and vendor).
+trim() {
+    printf '%s' "$1" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'
+}
+
 # A JSON string: backslash and quote escaped, control and non-ASCII bytes dropped.
 jstr() {
     printf '"%s"' "$(printf '%s' "$1" | tr -cd ' -~' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
@@ -104,8 +109,8 @@ disks_json() {
         _rot=$(read1 "$_dev/queue/rotational")
         case "$_rot" in 1) _rot=true ;; 0) _rot=false ;; *) _rot=null ;; esac
         printf '%s{"name":%s,"size_bytes":%s,"model":%s,"vendor":%s,"serial":%s,"rotational":%s}' \
-            "$_sep" "$(jstr "$_name")" "$(jnum "$_bytes")" "$(jstr_or_null "$(echo $_model)")" \
-            "$(jstr_or_null "$(echo $_vendor)")" "$(jstr_or_null "$(echo $_serial)")" "$_rot"
+            "$_sep" "$(jstr "$_name")" "$(jnum "$_bytes")" "$(jstr_or_null "$(trim "$_model")")" \
+            "$(jstr_or_null "$(trim "$_vendor")")" "$(jstr_or_null "$(trim "$_serial")")" "$_rot"
         _sep=,
     done
     printf ']'

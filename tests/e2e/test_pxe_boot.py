@@ -14,7 +14,7 @@ import time
 import pytest
 
 from metalnet.wire.dhcp4 import MessageType
-from tests.e2e.harness import PxeLab
+from tests.e2e.harness import OVMF_CODE, PxeLab
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -151,3 +151,9 @@ def discover_and_enroll(lab: PxeLab, mac: str, uefi: bool = False) -> dict[str, 
 
 def test_unknown_vm_is_discovered_enrolled_and_boots_its_profile(pxe_lab: PxeLab) -> None:
     discover_and_enroll(pxe_lab, "52:54:00:4d:4e:01")
+
+
+@pytest.mark.skipif(not OVMF_CODE.exists(), reason="Debian's ovmf is not installed")
+def test_uefi_vm_is_discovered_enrolled_and_boots_its_profile(pxe_lab: PxeLab) -> None:
+    """The same flow with OVMF: native UEFI PXE -> ipxe.efi over TFTP -> the HTTP script."""
+    discover_and_enroll(pxe_lab, "52:54:00:4d:4e:05", uefi=True)

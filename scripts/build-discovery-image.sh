@@ -6,9 +6,11 @@
 #   discovery.img   busybox initramfs: NIC modules, udhcpc, metalnet's discovery agent
 #   target.img      busybox initramfs that prints METALNET-PROFILE-BOOTED on the console
 #
-# Output: .cache/images/<key>/ (key = kernel and busybox package versions + a hash of
-# this script and the agent), with .cache/images/latest pointing at it. A second run
-# with the same key does nothing. The last line on stdout is the output directory.
+# Output: $METALNET_IMAGE_CACHE/<key>/ (default /var/cache/metalnet/images, outside the
+# checkout so fresh clones on the same machine, CI's included, reuse it; key = kernel and
+# busybox package versions + a hash of this script and the agent), with latest/ pointing
+# at it. A second run with the same key does nothing. The last line on stdout is the
+# output directory.
 #
 #   scripts/build-discovery-image.sh [--force] [--out DIR]
 #
@@ -21,7 +23,7 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 force=0
-base="$REPO/.cache/images"
+base="${METALNET_IMAGE_CACHE:-/var/cache/metalnet/images}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --force) force=1 ;;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,8 +28,13 @@ Tagged = Network | Subnet | Port
 Resource = Tagged | BootProfile | Hypervisor | Node | Instance
 
 KIND_OF = {
-    Network: "network", Subnet: "subnet", Port: "port", BootProfile: "boot_profile",
-    Hypervisor: "hypervisor", Node: "node", Instance: "instance",
+    Network: "network",
+    Subnet: "subnet",
+    Port: "port",
+    BootProfile: "boot_profile",
+    Hypervisor: "hypervisor",
+    Node: "node",
+    Instance: "instance",
 }
 """The feed's name for each resource type."""
 
@@ -54,14 +60,14 @@ def to_record(obj: Resource) -> dict[str, Any]:
         record["host_routes"] = [[r.destination, r.nexthop] for r in obj.host_routes]
     elif isinstance(obj, Port):
         record["fixed_ips"] = [[f.subnet_id, f.ip_address] for f in obj.fixed_ips]
-        record["extra_dhcp_opts"] = _opts_record(obj.extra_dhcp_opts)
+        record["extra_dhcp_opts"] = opts_to_rows(obj.extra_dhcp_opts)
     elif isinstance(obj, Network):
-        record["boot_dhcp_opts"] = _opts_record(obj.boot_dhcp_opts)
+        record["boot_dhcp_opts"] = opts_to_rows(obj.boot_dhcp_opts)
     elif isinstance(obj, BootProfile):
         record["initrds"] = list(obj.initrds)
     elif isinstance(obj, Hypervisor):
         record["physical_networks"] = list(obj.physical_networks)
-        record["dhcp_opts"] = _opts_record(obj.dhcp_opts)
+        record["dhcp_opts"] = opts_to_rows(obj.dhcp_opts)
     elif isinstance(obj, Node):
         record["macs"] = [[m.mac, m.switch_id, m.port_id] for m in obj.macs]
     elif isinstance(obj, Instance):
@@ -71,15 +77,25 @@ def to_record(obj: Resource) -> dict[str, Any]:
 
 def instance_port_record(port: InstancePort) -> list[object]:
     """An instance's port as a JSON-able row (``InstancePort(*row)`` rebuilds it)."""
-    return [port.port_id, port.network_id, port.mac, port.created, port.physical_network,
-            port.switch_id, port.switch_port, port.vlan]
+    return [
+        port.port_id,
+        port.network_id,
+        port.mac,
+        port.created,
+        port.physical_network,
+        port.switch_id,
+        port.switch_port,
+        port.vlan,
+    ]
 
 
-def _opts_record(opts: tuple[ExtraDhcpOpt, ...]) -> list[list[object]]:
+def opts_to_rows(opts: Sequence[ExtraDhcpOpt]) -> list[list[Any]]:
+    """DHCP option entries as ``[name, value, ip_version]`` rows (feed and database)."""
     return [[o.opt_name, o.opt_value, o.ip_version] for o in opts]
 
 
-def _opts(rows: list[list[Any]]) -> tuple[ExtraDhcpOpt, ...]:
+def opts_from_rows(rows: Sequence[Sequence[Any]]) -> tuple[ExtraDhcpOpt, ...]:
+    """The inverse of :func:`opts_to_rows`."""
     return tuple(ExtraDhcpOpt(n, v, i) for n, v, i in rows)
 
 
@@ -93,7 +109,7 @@ def from_record(kind: str, record: dict[str, Any]) -> Resource:
     data["updated_at"] = _parse_time(data.get("updated_at"))
     if kind == "hypervisor":
         data["physical_networks"] = tuple(data["physical_networks"])
-        data["dhcp_opts"] = _opts(data["dhcp_opts"])
+        data["dhcp_opts"] = opts_from_rows(data["dhcp_opts"])
         return Hypervisor(**data)
     if kind == "node":
         data["macs"] = tuple(NodeMac(*m) for m in data["macs"])
@@ -103,7 +119,7 @@ def from_record(kind: str, record: dict[str, Any]) -> Resource:
         return Instance(**data)
     data["tags"] = tuple(data.get("tags", ()))
     if kind == "network":
-        data["boot_dhcp_opts"] = _opts(data.get("boot_dhcp_opts", []))
+        data["boot_dhcp_opts"] = opts_from_rows(data.get("boot_dhcp_opts", []))
         return Network(**data)
     if kind == "boot_profile":
         data["initrds"] = tuple(data["initrds"])
@@ -116,7 +132,7 @@ def from_record(kind: str, record: dict[str, Any]) -> Resource:
         return Subnet(**data)
     if kind == "port":
         data["fixed_ips"] = tuple(FixedIP(s, ip) for s, ip in data["fixed_ips"])
-        data["extra_dhcp_opts"] = _opts(data["extra_dhcp_opts"])
+        data["extra_dhcp_opts"] = opts_from_rows(data["extra_dhcp_opts"])
         return Port(**data)
     raise KeyError(kind)
 

@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from metalnet.core.boot import BootProfile
 from metalnet.core.model import (
     AllocationPool,
-    ExtraDhcpOpt,
     FixedIP,
     Heartbeat,
     HostRoute,
@@ -37,7 +36,7 @@ from metalnet.core.model import (
     Port,
     Subnet,
 )
-from metalnet.core.records import instance_port_record
+from metalnet.core.records import instance_port_record, opts_from_rows, opts_to_rows
 from metalnet.core.repo import ListQuery
 from metalnet.errors import Conflict, IpAddressInUse, MacAddressInUse
 from metalnet.store import tables as t
@@ -45,7 +44,15 @@ from metalnet.store.listing import ListSpec, marker_row, ordered_page, where_cla
 
 T = TypeVar("T", Network, Subnet, Port, BootProfile, Hypervisor, Node, Instance)
 
-_STANDARD = ("id", "project_id", "name", "description", "revision_number", "created_at", "updated_at")
+_STANDARD = (
+    "id",
+    "project_id",
+    "name",
+    "description",
+    "revision_number",
+    "created_at",
+    "updated_at",
+)
 
 
 def _columns(*names: str) -> dict[str, str]:
@@ -59,14 +66,6 @@ def _tags_text(tags: Iterable[str]) -> str:
 
 def _tags_tuple(text: str) -> tuple[str, ...]:
     return tuple(tag for tag in text.split(",") if tag)
-
-
-def _opts_rows(opts: Sequence[ExtraDhcpOpt]) -> list[list[Any]]:
-    return [[o.opt_name, o.opt_value, o.ip_version] for o in opts]
-
-
-def _opts(rows: Sequence[Sequence[Any]]) -> tuple[ExtraDhcpOpt, ...]:
-    return tuple(ExtraDhcpOpt(n, v, i) for n, v, i in rows)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -153,7 +152,9 @@ class _TableRepo(Generic[T]):
 
     def update(self, item: T) -> None:
         table = self.spec.table
-        self.connection.execute(update(table).where(table.c.id == item.id).values(self.to_row(item)))
+        self.connection.execute(
+            update(table).where(table.c.id == item.id).values(self.to_row(item))
+        )
 
     def delete(self, resource_id: str) -> None:
         table = self.spec.table
@@ -166,8 +167,15 @@ class SqlNetworkRepo(_TableRepo[Network]):
     spec = ListSpec(
         t.networks,
         _columns(
-            "admin_state_up", "shared", "status", "mtu", "network_type", "physical_network",
-            "segmentation_id", "unknown_mac_policy", "discovery_profile_id",
+            "admin_state_up",
+            "shared",
+            "status",
+            "mtu",
+            "network_type",
+            "physical_network",
+            "segmentation_id",
+            "unknown_mac_policy",
+            "discovery_profile_id",
         ),
         {},
     )
@@ -186,7 +194,7 @@ class SqlNetworkRepo(_TableRepo[Network]):
             "physical_network": obj.physical_network,
             "segmentation_id": obj.segmentation_id,
             "unknown_mac_policy": obj.unknown_mac_policy,
-            "boot_dhcp_opts": _opts_rows(obj.boot_dhcp_opts),
+            "boot_dhcp_opts": opts_to_rows(obj.boot_dhcp_opts),
             "discovery_profile_id": obj.discovery_profile_id,
         }
 
@@ -202,7 +210,7 @@ class SqlNetworkRepo(_TableRepo[Network]):
                 physical_network=row["physical_network"],
                 segmentation_id=row["segmentation_id"],
                 unknown_mac_policy=row["unknown_mac_policy"],
-                boot_dhcp_opts=_opts(row["boot_dhcp_opts"]),
+                boot_dhcp_opts=opts_from_rows(row["boot_dhcp_opts"]),
                 discovery_profile_id=row["discovery_profile_id"],
             )
             for row in rows
@@ -289,8 +297,15 @@ class SqlPortRepo(_TableRepo[Port]):
     spec = ListSpec(
         t.ports,
         _columns(
-            "network_id", "mac_address", "device_id", "device_owner", "binding_host_id",
-            "binding_vnic_type", "admin_state_up", "status", "boot_profile_id",
+            "network_id",
+            "mac_address",
+            "device_id",
+            "device_owner",
+            "binding_host_id",
+            "binding_vnic_type",
+            "admin_state_up",
+            "status",
+            "boot_profile_id",
         ),
         {
             "fixed_ips.ip_address": _fixed_ip_filter("ip_address"),
@@ -308,7 +323,7 @@ class SqlPortRepo(_TableRepo[Port]):
             "binding_host_id": obj.binding_host_id,
             "binding_vnic_type": obj.binding_vnic_type,
             "binding_profile": obj.binding_profile,
-            "extra_dhcp_opts": _opts_rows(obj.extra_dhcp_opts),
+            "extra_dhcp_opts": opts_to_rows(obj.extra_dhcp_opts),
             "boot_profile_id": obj.boot_profile_id,
             "admin_state_up": obj.admin_state_up,
             "status": obj.status,
@@ -335,7 +350,7 @@ class SqlPortRepo(_TableRepo[Port]):
                 binding_host_id=row["binding_host_id"],
                 binding_vnic_type=row["binding_vnic_type"],
                 binding_profile=row["binding_profile"],
-                extra_dhcp_opts=_opts(row["extra_dhcp_opts"]),
+                extra_dhcp_opts=opts_from_rows(row["extra_dhcp_opts"]),
                 boot_profile_id=row["boot_profile_id"],
                 admin_state_up=row["admin_state_up"],
                 status=row["status"],
@@ -362,8 +377,10 @@ class SqlPortRepo(_TableRepo[Port]):
                 work()
         except IntegrityError as exc:
             first = ports[0]
-            detail = first.mac_address if "mac" in str(exc.orig) else ", ".join(
-                f.ip_address for p in ports for f in p.fixed_ips
+            detail = (
+                first.mac_address
+                if "mac" in str(exc.orig)
+                else ", ".join(f.ip_address for p in ports for f in p.fixed_ips)
             )
             raise _integrity_conflict(exc, first.network_id, detail) from exc
 
@@ -436,28 +453,52 @@ class SqlBootProfileRepo(_TableRepo[BootProfile]):
 
     spec = ListSpec(
         t.boot_profiles,
-        {n: n for n in ("id", "name", "project_id", "description", "revision_number",
-                        "created_at", "updated_at")},
+        {
+            n: n
+            for n in (
+                "id",
+                "name",
+                "project_id",
+                "description",
+                "revision_number",
+                "created_at",
+                "updated_at",
+            )
+        },
         {},
     )
 
     def to_row(self, obj: BootProfile) -> dict[str, Any]:
         return {
-            "id": obj.id, "name": obj.name, "project_id": obj.project_id,
-            "description": obj.description, "kernel": obj.kernel, "initrds": list(obj.initrds),
-            "cmdline": obj.cmdline, "script": obj.script, "chain_url": obj.chain_url,
-            "revision_number": obj.revision_number, "created_at": obj.created_at,
+            "id": obj.id,
+            "name": obj.name,
+            "project_id": obj.project_id,
+            "description": obj.description,
+            "kernel": obj.kernel,
+            "initrds": list(obj.initrds),
+            "cmdline": obj.cmdline,
+            "script": obj.script,
+            "chain_url": obj.chain_url,
+            "revision_number": obj.revision_number,
+            "created_at": obj.created_at,
             "updated_at": obj.updated_at,
         }
 
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[BootProfile]:
         return [
             BootProfile(
-                id=row["id"], name=row["name"], project_id=row["project_id"],
-                description=row["description"], kernel=row["kernel"],
-                initrds=tuple(row["initrds"]), cmdline=row["cmdline"], script=row["script"],
-                chain_url=row["chain_url"], revision_number=row["revision_number"],
-                created_at=_aware(row["created_at"]), updated_at=_aware(row["updated_at"]),
+                id=row["id"],
+                name=row["name"],
+                project_id=row["project_id"],
+                description=row["description"],
+                kernel=row["kernel"],
+                initrds=tuple(row["initrds"]),
+                cmdline=row["cmdline"],
+                script=row["script"],
+                chain_url=row["chain_url"],
+                revision_number=row["revision_number"],
+                created_at=_aware(row["created_at"]),
+                updated_at=_aware(row["updated_at"]),
             )
             for row in rows
         ]
@@ -488,8 +529,9 @@ class SqlBootProfileRepo(_TableRepo[BootProfile]):
 
 def _plain_spec(table: Any, *names: str) -> ListSpec:
     """A list spec over plain columns (no tags, no special filters)."""
-    return ListSpec(table, {n: n for n in ("id", "revision_number", "created_at", "updated_at",
-                                           *names)}, {})
+    return ListSpec(
+        table, {n: n for n in ("id", "revision_number", "created_at", "updated_at", *names)}, {}
+    )
 
 
 def _times(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -515,28 +557,41 @@ class SqlHypervisorRepo(_TableRepo[Hypervisor]):
 
     def to_row(self, obj: Hypervisor) -> dict[str, Any]:
         return {
-            "id": obj.id, "name": obj.name, "description": obj.description,
-            "boot_address": obj.boot_address, "http_boot_url": obj.http_boot_url,
+            "id": obj.id,
+            "name": obj.name,
+            "description": obj.description,
+            "boot_address": obj.boot_address,
+            "http_boot_url": obj.http_boot_url,
             "physical_networks": list(obj.physical_networks),
-            "dhcp_opts": _opts_rows(obj.dhcp_opts), "revision_number": obj.revision_number,
-            "created_at": obj.created_at, "updated_at": obj.updated_at,
+            "dhcp_opts": opts_to_rows(obj.dhcp_opts),
+            "revision_number": obj.revision_number,
+            "created_at": obj.created_at,
+            "updated_at": obj.updated_at,
         }
 
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Hypervisor]:
         return [
             Hypervisor(
-                id=row["id"], name=row["name"], description=row["description"],
-                boot_address=row["boot_address"], http_boot_url=row["http_boot_url"],
+                id=row["id"],
+                name=row["name"],
+                description=row["description"],
+                boot_address=row["boot_address"],
+                http_boot_url=row["http_boot_url"],
                 physical_networks=tuple(row["physical_networks"]),
-                dhcp_opts=_opts(row["dhcp_opts"]), **_times(row),
+                dhcp_opts=opts_from_rows(row["dhcp_opts"]),
+                **_times(row),
             )
             for row in rows
         ]
 
     def add_many(self, items: Sequence[Hypervisor]) -> None:
         if items:
-            _unique_name("hypervisor", items[0].name, lambda: super(SqlHypervisorRepo, self)
-                         .add_many(items), self.connection)
+            _unique_name(
+                "hypervisor",
+                items[0].name,
+                lambda: super(SqlHypervisorRepo, self).add_many(items),
+                self.connection,
+            )
 
     def by_name(self, name: str) -> Hypervisor | None:
         row = self.connection.execute(
@@ -558,8 +613,9 @@ class SqlHypervisorRepo(_TableRepo[Hypervisor]):
     def heartbeats(self) -> dict[str, Heartbeat]:
         rows = self.connection.execute(select(t.hypervisor_heartbeats))
         return {
-            row.hypervisor_id: Heartbeat(row.hypervisor_id, _aware(row.at) or row.at,
-                                         row.view_revision)
+            row.hypervisor_id: Heartbeat(
+                row.hypervisor_id, _aware(row.at) or row.at, row.view_revision
+            )
             for row in rows
         }
 
@@ -567,8 +623,9 @@ class SqlHypervisorRepo(_TableRepo[Hypervisor]):
 class SqlNodeRepo(_TableRepo[Node]):
     """Nodes in SQL; their MACs in ``node_macs`` (unique: one node per MAC)."""
 
-    spec = _plain_spec(t.nodes, "name", "state", "owner", "effective_owner", "boot_profile_id",
-                       "instance_id")
+    spec = _plain_spec(
+        t.nodes, "name", "state", "owner", "effective_owner", "boot_profile_id", "instance_id"
+    )
 
     def __init__(self, connection: Connection, lock_rows: bool) -> None:
         super().__init__(connection)
@@ -576,11 +633,18 @@ class SqlNodeRepo(_TableRepo[Node]):
 
     def to_row(self, obj: Node) -> dict[str, Any]:
         return {
-            "id": obj.id, "name": obj.name, "description": obj.description,
-            "boot_profile_id": obj.boot_profile_id, "firmware": obj.firmware, "owner": obj.owner,
-            "effective_owner": obj.effective_owner, "state": obj.state,
-            "error_reason": obj.error_reason, "instance_id": obj.instance_id,
-            "revision_number": obj.revision_number, "created_at": obj.created_at,
+            "id": obj.id,
+            "name": obj.name,
+            "description": obj.description,
+            "boot_profile_id": obj.boot_profile_id,
+            "firmware": obj.firmware,
+            "owner": obj.owner,
+            "effective_owner": obj.effective_owner,
+            "state": obj.state,
+            "error_reason": obj.error_reason,
+            "instance_id": obj.instance_id,
+            "revision_number": obj.revision_number,
+            "created_at": obj.created_at,
             "updated_at": obj.updated_at,
         }
 
@@ -597,19 +661,31 @@ class SqlNodeRepo(_TableRepo[Node]):
                 macs[mac.node_id].append(NodeMac(mac.mac, mac.switch_id, mac.port_id))
         return [
             Node(
-                id=row["id"], name=row["name"], description=row["description"],
-                macs=tuple(macs[row["id"]]), boot_profile_id=row["boot_profile_id"],
-                firmware=row["firmware"], owner=row["owner"],
-                effective_owner=row["effective_owner"], state=row["state"],
-                error_reason=row["error_reason"], instance_id=row["instance_id"], **_times(row),
+                id=row["id"],
+                name=row["name"],
+                description=row["description"],
+                macs=tuple(macs[row["id"]]),
+                boot_profile_id=row["boot_profile_id"],
+                firmware=row["firmware"],
+                owner=row["owner"],
+                effective_owner=row["effective_owner"],
+                state=row["state"],
+                error_reason=row["error_reason"],
+                instance_id=row["instance_id"],
+                **_times(row),
             )
             for row in rows
         ]
 
     def _mac_rows(self, nodes: Sequence[Node]) -> list[dict[str, Any]]:
         return [
-            {"node_id": node.id, "position": position, "mac": m.mac, "switch_id": m.switch_id,
-             "port_id": m.port_id}
+            {
+                "node_id": node.id,
+                "position": position,
+                "mac": m.mac,
+                "switch_id": m.switch_id,
+                "port_id": m.port_id,
+            }
             for node in nodes
             for position, m in enumerate(node.macs)
         ]
@@ -674,21 +750,31 @@ class SqlInstanceRepo(_TableRepo[Instance]):
 
     def to_row(self, obj: Instance) -> dict[str, Any]:
         return {
-            "id": obj.id, "name": obj.name, "project_id": obj.project_id,
-            "node_id": obj.node_id, "boot_profile_id": obj.boot_profile_id,
-            "status": obj.status, "fault": obj.fault,
+            "id": obj.id,
+            "name": obj.name,
+            "project_id": obj.project_id,
+            "node_id": obj.node_id,
+            "boot_profile_id": obj.boot_profile_id,
+            "status": obj.status,
+            "fault": obj.fault,
             "ports": [instance_port_record(p) for p in obj.ports],
-            "revision_number": obj.revision_number, "created_at": obj.created_at,
+            "revision_number": obj.revision_number,
+            "created_at": obj.created_at,
             "updated_at": obj.updated_at,
         }
 
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Instance]:
         return [
             Instance(
-                id=row["id"], name=row["name"], project_id=row["project_id"],
-                node_id=row["node_id"], boot_profile_id=row["boot_profile_id"],
-                status=row["status"], fault=row["fault"],
-                ports=tuple(InstancePort(*p) for p in row["ports"]), **_times(row),
+                id=row["id"],
+                name=row["name"],
+                project_id=row["project_id"],
+                node_id=row["node_id"],
+                boot_profile_id=row["boot_profile_id"],
+                status=row["status"],
+                fault=row["fault"],
+                ports=tuple(InstancePort(*p) for p in row["ports"]),
+                **_times(row),
             )
             for row in rows
         ]

@@ -13,7 +13,7 @@ from tests.e2e.harness import PxeLab, build_images, missing_tools
 
 @pytest.fixture(scope="session")
 def images() -> Path:
-    """vmlinuz, discovery.img and target.img, built once (cached, see scripts/build-discovery-image.sh)."""
+    """vmlinuz, discovery.img and target.img, built once (cached: build-discovery-image.sh)."""
     if os.geteuid() != 0:
         pytest.skip("the QEMU e2e tests need root (namespaces, taps)")
     missing = missing_tools()

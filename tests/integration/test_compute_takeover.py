@@ -70,6 +70,11 @@ def site(tmp_path: Path) -> Iterator[DhcpSite]:
             site.close()
 
 
+def _all_alive(site: DhcpSite) -> bool:
+    hypervisors = site.api.get("/v1/hypervisors").json()["hypervisors"]
+    return len(hypervisors) == len(BOOT_ADDRESS) and all(h["alive"] for h in hypervisors)
+
+
 def _owner(site: DhcpSite) -> str | None:
     return site.api.get("/v1/nodes/rack1-n1").json()["node"]["effective_owner"]  # type: ignore[no-any-return]
 
@@ -89,6 +94,9 @@ def test_udhcpc_follows_the_owner_through_a_takeover(site: DhcpSite, tmp_path: P
     udhcpc = Udhcpc(site.lab, ns, iface, tmp_path)
 
     with Heartbeats(site) as beats:
+        wait_until(lambda: _all_alive(site), 10, what="both hypervisors alive")
+        for name in BOOT_ADDRESS:  # a heartbeat reconciles: now with both alive
+            assert site.api.post(f"/v1/hypervisors/{name}/heartbeat").is_success
         owner = wait_until(lambda: _owner(site), 10, what="an owner")
         response = site.api.post("/v1/instances", json={"instance": {
             "name": "web", "node": "rack1-n1", "networks": [site.segments["ctl"].network["id"]]}})

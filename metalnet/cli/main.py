@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -81,9 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             given = {k: v for k, v in vars(args).items()
                      if k in Settings.model_fields and v is not None}
-            from metalnet.cli.serve import serve  # the server stack only when serving
+            from metalnet.cli.serve import run_serve  # the server stack only when serving
 
-            asyncio.run(serve(Settings(**given)))
+            run_serve(Settings(**given))
             return 0
         if "spec" in vars(args):
             args.handler(args.spec, args, ApiClient(args.url, args.token))

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
 
 import uvicorn
+import uvloop
 
 from metalnet.api.app import create_app
 from metalnet.boot import assets
@@ -92,6 +94,9 @@ async def serve(settings: Settings) -> None:
         view = BootView()
         follower = FeedFollower(store, view)
         await follower.start()
+        # The loaded view is long-lived: keep it out of the collector's generations so
+        # full collections stay short on the packet path.
+        gc.freeze()
         stack.push_async_callback(follower.stop)
         if settings.interface_map:
             await _start_provisioning(settings, store, view, stack)
@@ -109,3 +114,8 @@ async def serve(settings: Settings) -> None:
             loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
         await server.serve()
     log.info("stopped")
+
+
+def run_serve(settings: Settings) -> None:
+    """Run :func:`serve` on uvloop (a faster event loop for the packet paths)."""
+    uvloop.run(serve(settings))

@@ -122,15 +122,23 @@ class LeaseStore:
         finally:
             os.close(directory)
 
-    def flush(self) -> int:
-        """Make every pending change durable (one write, one fsync); how many."""
-        if not self._pending:
-            return 0
-        count = len(self._pending)
-        self._file.write("".join(self._pending))
+    def take_pending(self) -> str:
+        """The journal lines of every change since the last call (for :meth:`append`)."""
+        text = "".join(self._pending)
+        self._pending.clear()
+        return text
+
+    def append(self, text: str) -> None:
+        """Write journal lines and fsync them (blocking; may run on another thread)."""
+        self._file.write(text)
         self._file.flush()
         os.fsync(self._file.fileno())
-        self._pending.clear()
+
+    def flush(self) -> int:
+        """Make every pending change durable now (one write, one fsync); how many."""
+        count = len(self._pending)
+        if count:
+            self.append(self.take_pending())
         return count
 
     @property

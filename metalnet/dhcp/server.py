@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import logging
 import socket
 import struct
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from metalnet.dhcp.engine import PROXY_PORT, SERVER_PORT, DhcpEngine, Drop, Ingress, Reply
+from metalnet.dhcp.journal import JournalWriter
 from metalnet.wire.dhcp4 import MessageType, Packet
 from metalnet.wire.errors import WireError
 
@@ -104,6 +106,7 @@ class DhcpServer:
         self.counters: Counter[str] = Counter()
         self._sockets: list[socket.socket] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._journal: JournalWriter | None = None
 
     def start(self) -> None:
         """Open the sockets and start reading (on the running loop).
@@ -111,6 +114,7 @@ class DhcpServer:
         :raises OSError: an interface is missing or has no IPv4 address.
         """
         self._loop = asyncio.get_running_loop()
+        self._journal = JournalWriter(self.engine.leases.append, self._loop)
         for physnet, interface in self.interfaces.items():
             address = interface_address(interface)
             for port in (SERVER_PORT, PROXY_PORT):
@@ -126,10 +130,14 @@ class DhcpServer:
             )
 
     def close(self) -> None:
-        """Stop reading and close the sockets; flush leases."""
+        """Stop reading, write the queued lease changes, close the sockets."""
         for sock in self._sockets:
             if self._loop is not None:
                 self._loop.remove_reader(sock.fileno())
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        for sock in self._sockets:
             sock.close()
         self._sockets.clear()
         self.engine.leases.flush()
@@ -174,9 +182,13 @@ class DhcpServer:
             log.exception("DHCP batch failed")
 
     def handle_batch(self, sock: socket.socket, ingress: Ingress, datagrams: list[bytes]) -> None:
-        """Decide every datagram and answer it; an ACK that binds a lease waits until the
-        batch's lease changes are durable, every other reply leaves as soon as decided
-        (no burst of a whole batch at once, which overflows a relay's socket buffer)."""
+        """Decide every datagram and answer it.
+
+        An ACK that binds a lease waits until the journal writer has made the
+        batch's lease changes durable (the loop goes on meanwhile); every other
+        reply leaves as soon as it is decided (no burst of a whole batch at
+        once, which overflows a relay's socket buffer).
+        """
         self.counters["received"] += len(datagrams)
         after_flush: list[Reply] = []
         for packet in self._prioritised(datagrams):
@@ -187,9 +199,19 @@ class DhcpServer:
                 after_flush.append(outcome)
             else:
                 self._send(sock, outcome)
-        if self.engine.leases.pending:
-            self.engine.leases.flush()  # one write + fsync for the whole batch
-        for reply in after_flush:
+        if self.engine.leases.pending or after_flush:
+            assert self._journal is not None, "start() first"
+            self._journal.submit(
+                self.engine.leases.take_pending(),
+                functools.partial(self._send_durable, sock, after_flush),
+            )
+
+    def _send_durable(self, sock: socket.socket, replies: list[Reply], durable: bool) -> None:
+        """Send the ACKs whose leases the journal has made durable (or withhold them)."""
+        if not durable:
+            self.counters["error:journal"] += len(replies)
+            return
+        for reply in replies:
             self._send(sock, reply)
 
     def _send(self, sock: socket.socket, reply: Reply) -> None:
@@ -200,4 +222,5 @@ class DhcpServer:
         except (OSError, WireError) as exc:
             self.counters[f"error:send:{type(exc).__name__}"] += 1
             return
-        self.counters[_SENT_COUNTER.get(packet.options.get(_MESSAGE_TYPE), "sent:bootp")] += 1
+        message_type = packet.options.get(_MESSAGE_TYPE) or b""
+        self.counters[_SENT_COUNTER.get(message_type, "sent:bootp")] += 1

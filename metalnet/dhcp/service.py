@@ -77,6 +77,5 @@ class DhcpService:
                 await self._task
         self.server.close()
         self.leases.close()
-        dirty = self.sightings.take_dirty()
-        if dirty:
+        while dirty := self.sightings.take_dirty():
             await asyncio.to_thread(self.save_sightings, dirty)

@@ -71,11 +71,13 @@ class SightingBook:
         )
         self._dirty.add(mac)
 
-    def take_dirty(self) -> list[Sighting]:
-        """Sightings changed since the last call."""
-        dirty = [self._by_mac[mac] for mac in self._dirty]
-        self._dirty.clear()
-        return dirty
+    def take_dirty(self, limit: int = 2000) -> list[Sighting]:
+        """Up to ``limit`` sightings changed since they were last taken (the rest wait
+        for the next call, so one save never holds the interpreter for long)."""
+        taken: list[Sighting] = []
+        while self._dirty and len(taken) < limit:
+            taken.append(self._by_mac[self._dirty.pop()])
+        return taken
 
     def forget(self, mac: str) -> None:
         """Drop a MAC that became known."""

@@ -3,24 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from metalnet.core.model import Sighting
 from metalnet.store import tables as t
 
 
-def _row(sighting: Sighting) -> dict[str, Any]:
-    row = asdict(sighting)
-    row["first_seen"] = datetime.fromtimestamp(sighting.first_seen, UTC)
-    row["last_seen"] = datetime.fromtimestamp(sighting.last_seen, UTC)
-    for key in ("vendor_class", "user_class", "relay_circuit_id", "relay_remote_id"):
-        if row[key] is not None:
-            row[key] = row[key][:255]
-    return row
+def _short(text: str | None) -> str | None:
+    return None if text is None else text[:255]
+
+
+def _row(s: Sighting) -> dict[str, Any]:
+    return {
+        "mac": s.mac,
+        "network_id": s.network_id,
+        "first_seen": datetime.fromtimestamp(s.first_seen, UTC),
+        "last_seen": datetime.fromtimestamp(s.last_seen, UTC),
+        "count": s.count,
+        "vendor_class": _short(s.vendor_class),
+        "client_arch": s.client_arch,
+        "user_class": _short(s.user_class),
+        "giaddr": s.giaddr,
+        "relay_circuit_id": _short(s.relay_circuit_id),
+        "relay_remote_id": _short(s.relay_remote_id),
+        "policy": s.policy,
+    }
+
+
+def _upsert(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (mac) DO UPDATE`` in the engine's dialect."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(t.sightings)
+    kept = {
+        c.name: statement.excluded[c.name]
+        for c in t.sightings.columns
+        if c.name not in ("mac", "first_seen")
+    }
+    return statement.on_conflict_do_update(index_elements=["mac"], set_=kept)
 
 
 class SightingStore:
@@ -28,17 +51,13 @@ class SightingStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._upsert = _upsert(engine.dialect.name)
 
     def save(self, sightings: Sequence[Sighting]) -> None:
-        """Replace the stored state of these MACs with the given sightings."""
-        if not sightings:
-            return
-        rows = [_row(s) for s in sightings]
-        with self.engine.begin() as connection:
-            connection.execute(
-                delete(t.sightings).where(t.sightings.c.mac.in_([r["mac"] for r in rows]))
-            )
-            connection.execute(t.sightings.insert(), rows)
+        """Insert these sightings or update the stored ones (first_seen is kept)."""
+        if sightings:
+            with self.engine.begin() as connection:
+                connection.execute(self._upsert, [_row(s) for s in sightings])
 
     def list(self, mac: str | None = None) -> list[dict[str, Any]]:
         """Stored sightings, most recent first (one MAC when given)."""

@@ -1,15 +1,17 @@
 """The DHCP network service: sockets per interface, drained in batches.
 
 When a socket becomes readable the server drains it (up to ``batch_limit``
-datagrams), decodes and decides each, makes the batch's lease changes durable
-with one write and one fsync, and only then sends the ACKs that bind those
-leases (group commit, see docs/dhcp-packet-path.md); replies that bind nothing
-(OFFERs, NAKs, ACKs of a port's fixed address) are sent as soon as decided.
+datagrams), decodes and decides each, hands the batch's lease changes to the
+journal writer (:mod:`metalnet.dhcp.journal`: one write and one fsync for all
+that was decided meanwhile, on its own thread) and sends the ACKs that bind
+those leases once they are durable; replies that bind nothing (OFFERs, NAKs,
+ACKs of a port's fixed address) are sent as soon as decided.
 
-Registered MACs come first in every batch; unknown MACs get at most
-``unknown_per_batch`` decisions per batch and ``unknown_per_second`` per
-second, the rest are dropped and counted, so a flood of unknown machines
-can exhaust a pool at worst, never starve registered ones.
+Registered MACs come first in every batch, then unknown MACs finishing an
+exchange; new unknown DISCOVERs get at most ``unknown_per_batch`` decisions per
+batch and ``unknown_per_second`` per second, the rest are dropped and counted,
+so a flood of unknown machines can exhaust a pool at worst, never starve
+registered ones.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 SIOCGIFADDR = 0x8915
 RECV_SIZE = 4096
 _MESSAGE_TYPE = 53
+_DISCOVER = bytes((int(MessageType.DISCOVER),))
 _SENT_COUNTER = {bytes((int(t),)): f"sent:{t.name}" for t in MessageType}
 """Option 53's value in a reply -> its counter (decoding the option per send costs more)."""
 
@@ -93,8 +96,8 @@ class DhcpServer:
         engine: DhcpEngine,
         interfaces: dict[str, str],
         batch_limit: int = 256,
-        unknown_per_batch: int = 64,
-        unknown_per_second: int = 5000,
+        unknown_per_batch: int = 128,
+        unknown_per_second: int = 10000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
@@ -158,8 +161,11 @@ class DhcpServer:
         return datagrams
 
     def _prioritised(self, datagrams: list[bytes]) -> list[Packet]:
+        """Registered MACs first, then unknown MACs finishing an exchange we began,
+        then new unknown DISCOVERs within the budget (the rest dropped and counted)."""
         known: list[Packet] = []
-        unknown: list[Packet] = []
+        following: list[Packet] = []
+        discovering: list[Packet] = []
         is_known = self.engine.view.is_known
         for data in datagrams:
             try:
@@ -168,11 +174,17 @@ class DhcpServer:
                 self.counters[f"drop:malformed:{type(exc).__name__}"] += 1
                 continue
             mac = packet.mac
-            (known if mac is not None and is_known(mac) else unknown).append(packet)
-        allowed = self.budget.take(min(len(unknown), self.unknown_per_batch), self.clock())
-        if allowed < len(unknown):
-            self.counters["drop:unknown-flood"] += len(unknown) - allowed
-        return known + unknown[:allowed]
+            if mac is not None and is_known(mac):
+                known.append(packet)
+            elif packet.options.get(_MESSAGE_TYPE) == _DISCOVER:
+                discovering.append(packet)
+            else:
+                following.append(packet)
+        wanted = min(len(discovering), self.unknown_per_batch)
+        allowed = self.budget.take(wanted, self.clock())
+        if allowed < len(discovering):
+            self.counters["drop:unknown-flood"] += len(discovering) - allowed
+        return known + following + discovering[:allowed]
 
     def _on_readable(self, sock: socket.socket, ingress: Ingress) -> None:
         try:

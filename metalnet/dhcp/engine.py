@@ -355,7 +355,10 @@ class DhcpEngine:
 
     def _unknown_allowed(self, packet: Packet, target: _Target) -> UnknownPolicy | Drop:
         policy = self._policy(target.network)
-        self.sightings.record(packet, target.mac, target.network.id, str(policy), self.clock())
+        if policy.kind is not PolicyKind.POOL:
+            # Under ``pool`` the lease journal is the record of who came; sightings are
+            # for machines metalnet does not (yet) give an address, and for discovery.
+            self.sightings.record(packet, target.mac, target.network.id, str(policy), self.clock())
         if policy.kind is PolicyKind.IGNORE:
             return Drop("unknown-mac:ignore")
         if policy.kind is PolicyKind.DELAY and packet.secs < policy.delay:

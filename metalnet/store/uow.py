@@ -38,8 +38,9 @@ FEED_LOCK_KEY = 0x6D6E6574  # "mnet": the PostgreSQL advisory lock ordering feed
 class SqlUnitOfWork:
     """Implements :class:`metalnet.core.repo.UnitOfWork` on SQLAlchemy Core.
 
-    :param readonly: on SQLite, begin a deferred (shared) transaction instead of
-        taking the write lock.
+    :param readonly: only reads: on SQLite a deferred (shared) transaction instead of
+        the write lock; on PostgreSQL autocommit reads (each statement sees what is
+        committed, as the feed's snapshot and the list routes expect).
     """
 
     # Declared as the protocol's types: the repository attributes are invariant.
@@ -63,7 +64,10 @@ class SqlUnitOfWork:
             connection: Connection = self.engine.connect()
         except OperationalError as exc:
             raise Unavailable(reason="the database cannot be reached") from exc
-        if self.readonly:
+        if self.readonly and self.postgres:
+            # A read needs no transaction round trips (BEGIN, ROLLBACK) on PostgreSQL.
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        elif self.readonly:
             connection = connection.execution_options(**{BEGIN_MODE: "DEFERRED"})
         self.connection = connection
         self.transaction = connection.begin()

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from metalnet.api.deps import context_of, store_of
-from metalnet.api.neutron.kinds import KINDS, ResourceKind
+from metalnet.api.neutron.kinds import KINDS, PORT, ResourceKind
 from metalnet.api.neutron.query import page_links, parse_list, project_fields
 from metalnet.core.context import RequestContext
 from metalnet.core.repo import UnitOfWork
@@ -242,6 +242,7 @@ def _add_tag_routes(router: APIRouter, kind: ResourceKind, base: str) -> None:
 def neutron_router() -> APIRouter:
     """Routes of networks, subnets and ports."""
     router = APIRouter(tags=["neutron"])
-    for kind in KINDS:
+    # Routes are matched in order: ports first, as compute layers look machines up by MAC.
+    for kind in sorted(KINDS, key=lambda k: k is not PORT):
         _add_resource_routes(router, kind)
     return router

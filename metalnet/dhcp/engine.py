@@ -154,7 +154,7 @@ class DhcpEngine:
             58: encode_u32(lease_time // 2),
             59: encode_u32(lease_time * 7 // 8),
         }
-        self._subnet_cache: dict[tuple[str, int], dict[int, bytes]] = {}
+        self._subnet_cache: dict[tuple[str, int, int], dict[int, bytes]] = {}
         self._boot_cache: dict[tuple[object, ...], bo.BootReply] = {}
         self._boot_by_content: dict[tuple[object, ...], bo.BootReply] = {}
 
@@ -239,7 +239,7 @@ class DhcpEngine:
     # ------------------------------------------------------------------ options
 
     def _subnet_options(self, info: SubnetInfo, network: Network) -> dict[int, bytes]:
-        key = (info.subnet.id, info.subnet.revision_number ^ (network.revision_number << 32))
+        key = (info.subnet.id, info.subnet.revision_number, network.revision_number)
         cached = self._subnet_cache.get(key)
         if cached is not None:
             return cached

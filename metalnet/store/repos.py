@@ -6,11 +6,12 @@ import contextlib
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Table,
     delete,
     exists,
     func,
@@ -112,9 +113,17 @@ def _integrity_conflict(exc: IntegrityError, network_id: str, detail: str) -> Co
 
 
 class _TableRepo(Generic[T]):
-    """Get/list/add/update/delete over one table; subclasses map rows."""
+    """Get/list/add/update/delete over one table; subclasses map rows.
+
+    Writes run in a savepoint: a unique rule broken by a concurrent writer becomes
+    the 409 :meth:`conflict` names. A repository whose resources own rows in another
+    table (a port's addresses, a node's MACs) names it in :attr:`children`; those
+    rows are rewritten with the resource and deleted before it.
+    """
 
     spec: ListSpec
+    children: ClassVar[tuple[Table, str] | None] = None
+    """(table, foreign-key column) of the rows each resource owns."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -125,13 +134,27 @@ class _TableRepo(Generic[T]):
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[T]:
         raise NotImplementedError
 
+    def child_rows(self, items: Sequence[T]) -> list[dict[str, Any]]:
+        """The rows of :attr:`children` the items own."""
+        return []
+
+    def conflict(self, exc: IntegrityError, items: Sequence[T]) -> Conflict | None:
+        """The 409 a broken unique rule means for ``items``; ``None`` re-raises it."""
+        return None
+
     def visibility(self, project_id: str) -> ColumnElement[bool]:
         return self.spec.table.c.project_id == project_id
 
-    def get(self, resource_id: str) -> T | None:
-        table = self.spec.table
-        row = self.connection.execute(select(table).where(table.c.id == resource_id)).first()
+    def _one(self, clause: ColumnElement[bool]) -> T | None:
+        row = self.connection.execute(select(self.spec.table).where(clause)).first()
         return self.from_rows([row._mapping])[0] if row else None
+
+    def get(self, resource_id: str) -> T | None:
+        return self._one(self.spec.table.c.id == resource_id)
+
+    def by_name(self, name: str) -> T | None:
+        """The resource with this name (for tables where names are unique)."""
+        return self._one(self.spec.table.c.name == name)
 
     def list(self, query: ListQuery) -> list[T]:
         statement = select(self.spec.table).where(where_clause(self.spec, query.filters))
@@ -146,18 +169,46 @@ class _TableRepo(Generic[T]):
             rows.reverse()
         return self.from_rows(rows)
 
+    @contextlib.contextmanager
+    def _guarded(self, items: Sequence[T]) -> Iterator[None]:
+        try:
+            with self.connection.begin_nested():
+                yield
+        except IntegrityError as exc:
+            conflict = self.conflict(exc, items)
+            if conflict is None:
+                raise
+            raise conflict from exc
+
+    def _insert_children(self, items: Sequence[T]) -> None:
+        rows = self.child_rows(items)
+        if self.children is not None and rows:
+            self.connection.execute(insert(self.children[0]), rows)
+
+    def _delete_children(self, resource_id: str) -> None:
+        if self.children is not None:
+            table, key = self.children
+            self.connection.execute(delete(table).where(table.c[key] == resource_id))
+
     def add_many(self, items: Sequence[T]) -> None:
-        if items:
+        if not items:
+            return
+        with self._guarded(items):
             self.connection.execute(insert(self.spec.table), [self.to_row(i) for i in items])
+            self._insert_children(items)
 
     def update(self, item: T) -> None:
         table = self.spec.table
-        self.connection.execute(
-            update(table).where(table.c.id == item.id).values(self.to_row(item))
-        )
+        with self._guarded([item]):
+            self.connection.execute(
+                update(table).where(table.c.id == item.id).values(self.to_row(item))
+            )
+            self._delete_children(item.id)
+            self._insert_children([item])
 
     def delete(self, resource_id: str) -> None:
         table = self.spec.table
+        self._delete_children(resource_id)
         self.connection.execute(delete(table).where(table.c.id == resource_id))
 
 
@@ -294,6 +345,8 @@ def _fixed_ip_filter(field: str) -> Any:
 class SqlPortRepo(_TableRepo[Port]):
     """Ports and their address allocations in SQL."""
 
+    children = (t.ip_allocations, "port_id")
+
     spec = ListSpec(
         t.ports,
         _columns(
@@ -358,7 +411,7 @@ class SqlPortRepo(_TableRepo[Port]):
             for row in rows
         ]
 
-    def _allocation_rows(self, ports: Sequence[Port]) -> list[dict[str, Any]]:
+    def child_rows(self, items: Sequence[Port]) -> list[dict[str, Any]]:
         return [
             {
                 "port_id": port.id,
@@ -367,52 +420,18 @@ class SqlPortRepo(_TableRepo[Port]):
                 "ip_address": f.ip_address,
                 "ip_int": int(ipaddress.IPv4Address(f.ip_address)),
             }
-            for port in ports
+            for port in items
             for position, f in enumerate(port.fixed_ips)
         ]
 
-    def _guarded(self, ports: Sequence[Port], work: Any) -> None:
-        try:
-            with self.connection.begin_nested():
-                work()
-        except IntegrityError as exc:
-            first = ports[0]
-            detail = (
-                first.mac_address
-                if "mac" in str(exc.orig)
-                else ", ".join(f.ip_address for p in ports for f in p.fixed_ips)
-            )
-            raise _integrity_conflict(exc, first.network_id, detail) from exc
-
-    def add_many(self, items: Sequence[Port]) -> None:
-        if not items:
-            return
-
-        def work() -> None:
-            self.connection.execute(insert(t.ports), [self.to_row(p) for p in items])
-            allocations = self._allocation_rows(items)
-            if allocations:
-                self.connection.execute(insert(t.ip_allocations), allocations)
-
-        self._guarded(items, work)
-
-    def update(self, item: Port) -> None:
-        def work() -> None:
-            super(SqlPortRepo, self).update(item)
-            self.connection.execute(
-                delete(t.ip_allocations).where(t.ip_allocations.c.port_id == item.id)
-            )
-            allocations = self._allocation_rows([item])
-            if allocations:
-                self.connection.execute(insert(t.ip_allocations), allocations)
-
-        self._guarded([item], work)
-
-    def delete(self, resource_id: str) -> None:
-        self.connection.execute(
-            delete(t.ip_allocations).where(t.ip_allocations.c.port_id == resource_id)
+    def conflict(self, exc: IntegrityError, items: Sequence[Port]) -> Conflict:
+        first = items[0]
+        detail = (
+            first.mac_address
+            if "mac" in str(exc.orig)
+            else ", ".join(f.ip_address for p in items for f in p.fixed_ips)
         )
-        super().delete(resource_id)
+        return _integrity_conflict(exc, first.network_id, detail)
 
     def count_on_network(self, network_id: str) -> int:
         statement = select(func.count()).where(t.ports.c.network_id == network_id)
@@ -503,28 +522,8 @@ class SqlBootProfileRepo(_TableRepo[BootProfile]):
             for row in rows
         ]
 
-    def by_name(self, name: str) -> BootProfile | None:
-        row = self.connection.execute(
-            select(t.boot_profiles).where(t.boot_profiles.c.name == name)
-        ).first()
-        return self.from_rows([row._mapping])[0] if row else None
-
-    def add_many(self, items: Sequence[BootProfile]) -> None:
-        with self._unique_name(items[0].name if items else ""):
-            super().add_many(items)
-
-    def update(self, item: BootProfile) -> None:
-        with self._unique_name(item.name):
-            super().update(item)
-
-    @contextlib.contextmanager
-    def _unique_name(self, name: str) -> Iterator[None]:
-        """Turn a clash on the unique name into a 409."""
-        try:
-            with self.connection.begin_nested():
-                yield
-        except IntegrityError as exc:
-            raise Conflict(reason=f"a boot profile named '{name}' exists") from exc
+    def conflict(self, exc: IntegrityError, items: Sequence[BootProfile]) -> Conflict:
+        return Conflict(reason=f"a boot profile named '{items[0].name}' exists")
 
 
 def _plain_spec(table: Any, *names: str) -> ListSpec:
@@ -540,14 +539,6 @@ def _times(row: Mapping[Any, Any]) -> dict[str, Any]:
         "created_at": _aware(row["created_at"]),
         "updated_at": _aware(row["updated_at"]),
     }
-
-
-def _unique_name(kind: str, name: str, work: Any, connection: Connection) -> None:
-    try:
-        with connection.begin_nested():
-            work()
-    except IntegrityError as exc:
-        raise Conflict(reason=f"a {kind} named '{name}' exists") from exc
 
 
 class SqlHypervisorRepo(_TableRepo[Hypervisor]):
@@ -584,20 +575,8 @@ class SqlHypervisorRepo(_TableRepo[Hypervisor]):
             for row in rows
         ]
 
-    def add_many(self, items: Sequence[Hypervisor]) -> None:
-        if items:
-            _unique_name(
-                "hypervisor",
-                items[0].name,
-                lambda: super(SqlHypervisorRepo, self).add_many(items),
-                self.connection,
-            )
-
-    def by_name(self, name: str) -> Hypervisor | None:
-        row = self.connection.execute(
-            select(t.hypervisors).where(t.hypervisors.c.name == name)
-        ).first()
-        return self.from_rows([row._mapping])[0] if row else None
+    def conflict(self, exc: IntegrityError, items: Sequence[Hypervisor]) -> Conflict:
+        return Conflict(reason=f"a hypervisor named '{items[0].name}' exists")
 
     def beat(self, heartbeat: Heartbeat) -> None:
         table = t.hypervisor_heartbeats
@@ -622,6 +601,8 @@ class SqlHypervisorRepo(_TableRepo[Hypervisor]):
 
 class SqlNodeRepo(_TableRepo[Node]):
     """Nodes in SQL; their MACs in ``node_macs`` (unique: one node per MAC)."""
+
+    children = (t.node_macs, "node_id")
 
     spec = _plain_spec(
         t.nodes, "name", "state", "owner", "effective_owner", "boot_profile_id", "instance_id"
@@ -677,7 +658,7 @@ class SqlNodeRepo(_TableRepo[Node]):
             for row in rows
         ]
 
-    def _mac_rows(self, nodes: Sequence[Node]) -> list[dict[str, Any]]:
+    def child_rows(self, items: Sequence[Node]) -> list[dict[str, Any]]:
         return [
             {
                 "node_id": node.id,
@@ -686,49 +667,15 @@ class SqlNodeRepo(_TableRepo[Node]):
                 "switch_id": m.switch_id,
                 "port_id": m.port_id,
             }
-            for node in nodes
+            for node in items
             for position, m in enumerate(node.macs)
         ]
 
-    def _guarded(self, nodes: Sequence[Node], work: Any) -> None:
-        try:
-            with self.connection.begin_nested():
-                work()
-        except IntegrityError as exc:
-            if "mac" in str(exc.orig):
-                macs = ", ".join(m.mac for n in nodes for m in n.macs)
-                raise Conflict(reason=f"a MAC of {macs} belongs to another node") from exc
-            raise Conflict(reason=f"a node named '{nodes[0].name}' exists") from exc
-
-    def add_many(self, items: Sequence[Node]) -> None:
-        if not items:
-            return
-
-        def work() -> None:
-            self.connection.execute(insert(t.nodes), [self.to_row(n) for n in items])
-            rows = self._mac_rows(items)
-            if rows:
-                self.connection.execute(insert(t.node_macs), rows)
-
-        self._guarded(items, work)
-
-    def update(self, item: Node) -> None:
-        def work() -> None:
-            super(SqlNodeRepo, self).update(item)
-            self.connection.execute(delete(t.node_macs).where(t.node_macs.c.node_id == item.id))
-            rows = self._mac_rows([item])
-            if rows:
-                self.connection.execute(insert(t.node_macs), rows)
-
-        self._guarded([item], work)
-
-    def delete(self, resource_id: str) -> None:
-        self.connection.execute(delete(t.node_macs).where(t.node_macs.c.node_id == resource_id))
-        super().delete(resource_id)
-
-    def by_name(self, name: str) -> Node | None:
-        row = self.connection.execute(select(t.nodes).where(t.nodes.c.name == name)).first()
-        return self.from_rows([row._mapping])[0] if row else None
+    def conflict(self, exc: IntegrityError, items: Sequence[Node]) -> Conflict:
+        if "mac" in str(exc.orig):
+            macs = ", ".join(m.mac for n in items for m in n.macs)
+            return Conflict(reason=f"a MAC of {macs} belongs to another node")
+        return Conflict(reason=f"a node named '{items[0].name}' exists")
 
     def by_macs(self, macs: Sequence[str]) -> list[Node]:
         owners = select(t.node_macs.c.node_id).where(t.node_macs.c.mac.in_(list(macs)))
@@ -779,9 +726,5 @@ class SqlInstanceRepo(_TableRepo[Instance]):
             for row in rows
         ]
 
-    def add_many(self, items: Sequence[Instance]) -> None:
-        try:
-            with self.connection.begin_nested():
-                super().add_many(items)
-        except IntegrityError as exc:
-            raise Conflict(reason=f"node {items[0].node_id} already has an instance") from exc
+    def conflict(self, exc: IntegrityError, items: Sequence[Instance]) -> Conflict:
+        return Conflict(reason=f"node {items[0].node_id} already has an instance")

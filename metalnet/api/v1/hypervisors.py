@@ -7,6 +7,7 @@ unit of work: a hypervisor coming back takes its nodes back in one step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -64,16 +65,34 @@ def compute_config(request: Request) -> ComputeConfig:
     return config
 
 
+def write_reconciled(
+    request: Request, change: Callable[[UnitOfWork], Any], render: Callable[[UnitOfWork, Any], Any]
+) -> Any:
+    """Run ``change(uow)``, reconcile node ownership in the same unit of work, commit;
+    the changed resource as ``render`` shows it then (``None`` if ``change`` gave none)."""
+    config = compute_config(request)
+    with store_of(request).unit_of_work() as uow:
+        resource = change(uow)
+        reconcile_owners(uow, config.clock(), config.dead_after)
+        uow.commit()
+        return None if resource is None else render(uow, resource)
+
+
 def render_hypervisor(
     hypervisor: Hypervisor, beat: Heartbeat | None, now: datetime, dead_after: float
 ) -> dict[str, Any]:
     """A hypervisor as the API shows it, with its liveness at ``now``."""
     return {
-        "id": hypervisor.id, "name": hypervisor.name, "description": hypervisor.description,
-        "boot_address": hypervisor.boot_address, "http_boot_url": hypervisor.http_boot_url,
+        "id": hypervisor.id,
+        "name": hypervisor.name,
+        "description": hypervisor.description,
+        "boot_address": hypervisor.boot_address,
+        "http_boot_url": hypervisor.http_boot_url,
         "physical_networks": list(hypervisor.physical_networks),
-        "dhcp_opts": [{"opt_name": o.opt_name, "opt_value": o.opt_value,
-                       "ip_version": o.ip_version} for o in hypervisor.dhcp_opts],
+        "dhcp_opts": [
+            {"opt_name": o.opt_name, "opt_value": o.opt_value, "ip_version": o.ip_version}
+            for o in hypervisor.dhcp_opts
+        ],
         "last_heartbeat": timestamp(beat.at) if beat else None,
         "view_revision": beat.view_revision if beat else None,
         "alive": is_alive(beat, now, dead_after),
@@ -92,14 +111,8 @@ def hypervisors_router() -> APIRouter:
         beats, now = uow.hypervisors.heartbeats(), config.clock()
         return [render_hypervisor(h, beats.get(h.id), now, config.dead_after) for h in found]
 
-    def write(request: Request, change: Any) -> dict[str, Any] | None:
-        """Run ``change(uow)``, reconcile ownership, commit; the hypervisor rendered."""
-        config = compute_config(request)
-        with store_of(request).unit_of_work() as uow:
-            hypervisor = change(uow)
-            reconcile_owners(uow, config.clock(), config.dead_after)
-            uow.commit()
-            return None if hypervisor is None else render(request, uow, [hypervisor])[0]
+    def write(request: Request, change: Callable[[UnitOfWork], Any]) -> Any:
+        return write_reconciled(request, change, lambda uow, h: render(request, uow, [h])[0])
 
     @router.get("", summary="List hypervisors, with liveness")
     async def list_hypervisors(request: Request) -> JSONResponse:
@@ -152,7 +165,8 @@ def hypervisors_router() -> APIRouter:
         revision = attrs.get("view_revision", 0)
         now = compute_config(request).clock()
         item = await run_in_threadpool(
-            write, request,
+            write,
+            request,
             lambda uow: hypervisors.record_heartbeat(uow, ctx, ref, now, revision),
         )
         return JSONResponse({"hypervisor": item})

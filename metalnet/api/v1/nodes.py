@@ -8,6 +8,7 @@ operator's part of the state machine; anything else is a 409.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -19,11 +20,10 @@ from metalnet.api.deps import context_of, store_of
 from metalnet.api.neutron.render import timestamp
 from metalnet.api.neutron.routes import json_body, validation_message
 from metalnet.api.v1.bodies import shown, unwrap
-from metalnet.api.v1.hypervisors import compute_config
+from metalnet.api.v1.hypervisors import write_reconciled
 from metalnet.core import nodes
 from metalnet.core.model import Node
-from metalnet.core.ownership import reconcile_owners
-from metalnet.core.repo import ListQuery
+from metalnet.core.repo import ListQuery, UnitOfWork
 from metalnet.errors import BadRequest
 
 Name = Annotated[str, StringConstraints(max_length=255)]
@@ -65,13 +65,19 @@ class ActionBody(BaseModel):
 def render_node(node: Node) -> dict[str, Any]:
     """A node as the API shows it."""
     return {
-        "id": node.id, "name": node.name, "description": node.description,
-        "macs": [{"mac": m.mac, "switch_id": m.switch_id, "port_id": m.port_id}
-                 for m in node.macs],
-        "boot_profile": node.boot_profile_id, "firmware": node.firmware, "owner": node.owner,
-        "effective_owner": node.effective_owner, "state": node.state,
-        "error_reason": node.error_reason, "instance_id": node.instance_id,
-        "revision_number": node.revision_number, "created_at": timestamp(node.created_at),
+        "id": node.id,
+        "name": node.name,
+        "description": node.description,
+        "macs": [{"mac": m.mac, "switch_id": m.switch_id, "port_id": m.port_id} for m in node.macs],
+        "boot_profile": node.boot_profile_id,
+        "firmware": node.firmware,
+        "owner": node.owner,
+        "effective_owner": node.effective_owner,
+        "state": node.state,
+        "error_reason": node.error_reason,
+        "instance_id": node.instance_id,
+        "revision_number": node.revision_number,
+        "created_at": timestamp(node.created_at),
         "updated_at": timestamp(node.updated_at),
     }
 
@@ -83,23 +89,23 @@ def nodes_router() -> APIRouter:
     """Routes of ``/v1/nodes``."""
     router = APIRouter(prefix="/v1/nodes", tags=["nodes"])
 
-    def write(request: Request, change: Any) -> dict[str, Any] | None:
-        """Run ``change(uow)``, reconcile ownership, commit; the node as it is then."""
-        config = compute_config(request)
-        with store_of(request).unit_of_work() as uow:
-            node = change(uow)
-            reconcile_owners(uow, config.clock(), config.dead_after)
-            uow.commit()
-            return None if node is None else render_node(uow.nodes.get(node.id) or node)
+    def write(request: Request, change: Callable[[UnitOfWork], Any]) -> Any:
+        """The node as it is after ownership was reconciled."""
+        return write_reconciled(
+            request, change, lambda uow, node: render_node(uow.nodes.get(node.id) or node)
+        )
 
     @router.get("", summary="List nodes (filter with ?state=, ?owner=, ?effective_owner=)")
     async def list_nodes(
-        request: Request, state: str | None = None, owner: str | None = None,
+        request: Request,
+        state: str | None = None,
+        owner: str | None = None,
         effective_owner: str | None = None,
     ) -> JSONResponse:
         wanted = {"state": state, "owner": owner, "effective_owner": effective_owner}
-        query = ListQuery(filters={k: [v] for k, v in wanted.items() if v is not None},
-                          sorts=(("name", True),))
+        query = ListQuery(
+            filters={k: [v] for k, v in wanted.items() if v is not None}, sorts=(("name", True),)
+        )
 
         def work() -> list[dict[str, Any]]:
             with store_of(request).unit_of_work(readonly=True) as uow:
@@ -147,9 +153,7 @@ def nodes_router() -> APIRouter:
             action = ActionBody.model_validate(await json_body(request)).action
         except ValidationError as exc:
             raise BadRequest(resource="action", reason=validation_message(exc)) from exc
-        item = await run_in_threadpool(
-            write, request, lambda uow: nodes.act(uow, ctx, ref, action)
-        )
+        item = await run_in_threadpool(write, request, lambda uow: nodes.act(uow, ctx, ref, action))
         return JSONResponse({"node": item})
 
     return router

@@ -71,7 +71,7 @@ def open_socket(interface: str, port: int) -> socket.socket:
 
 @dataclass
 class _Budget:
-    """Unknown-MAC decisions allowed in the current second."""
+    """New unknown DISCOVERs that may be decided in the current second."""
 
     per_second: int
     second: int = 0

@@ -50,6 +50,7 @@ def _api_server(
     config = uvicorn.Config(
         create_app(store, noauth=noauth, compute=compute, view=view), host=host, port=port,
         log_level="warning", access_log=False, lifespan="off",
+        http="httptools", proxy_headers=False,  # docs/0006-read-path.md
     )
     log.info("API on http://%s:%d (%s), database %s", host, port,
              "noauth" if noauth else "token auth", settings.database_url.split("@")[-1])

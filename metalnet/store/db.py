@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BEGIN_MODE = "metalnet_begin"
 """Execution option: ``IMMEDIATE`` (default, writers) or ``DEFERRED`` (readers) on SQLite."""
+PING_AFTER_IDLE = 1.0
+"""Seconds a pooled PostgreSQL connection may rest before it is pinged on checkout."""
 
 
 def normalize_url(url: str) -> str:
@@ -41,6 +45,27 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _remember_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_rested(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    # A connection used within the last second is alive: pinging it on every
+    # checkout cost a round trip per API request. One that rested longer may have
+    # been cut (database restart, idle timeout), so it is pinged; a dead one is
+    # replaced by the pool. See docs/0006-connection-checks.md.
+    returned_at = record.info.get("returned_at")
+    if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE:
+        return
+    try:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_conn.rollback()  # leave no transaction open behind the pool's back
+    except Exception as exc:  # any failure means the connection is unusable
+        raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with metalnet's connection settings."""
     url = normalize_url(url)
@@ -51,7 +76,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    event.listen(engine, "checkin", _remember_checkin)
+    event.listen(engine, "checkout", _ping_if_rested)
+    return engine
 
 
 def migrate(engine: Engine) -> None:

@@ -11,7 +11,10 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
+    String,
     Table,
+    cast,
     delete,
     exists,
     func,
@@ -145,8 +148,12 @@ class _TableRepo(Generic[T]):
     def visibility(self, project_id: str) -> ColumnElement[bool]:
         return self.spec.table.c.project_id == project_id
 
+    def selection(self) -> Select[Any]:
+        """The SELECT whose rows :meth:`from_rows` maps (``get`` and ``list`` start from it)."""
+        return select(self.spec.table)
+
     def _one(self, clause: ColumnElement[bool]) -> T | None:
-        row = self.connection.execute(select(self.spec.table).where(clause)).first()
+        row = self.connection.execute(self.selection().where(clause)).first()
         return self.from_rows([row._mapping])[0] if row else None
 
     def get(self, resource_id: str) -> T | None:
@@ -157,7 +164,7 @@ class _TableRepo(Generic[T]):
         return self._one(self.spec.table.c.name == name)
 
     def list(self, query: ListQuery) -> list[T]:
-        statement = select(self.spec.table).where(where_clause(self.spec, query.filters))
+        statement = self.selection().where(where_clause(self.spec, query.filters))
         if query.visible_to_project is not None:
             statement = statement.where(self.visibility(query.visible_to_project))
         marker = marker_row(self.spec, self.connection, query.marker)
@@ -342,6 +349,29 @@ def _fixed_ip_filter(field: str) -> Any:
     return build
 
 
+_FIELD, _ITEM = "|", ";"
+_FIXED_IPS = (
+    select(
+        func.aggregate_strings(
+            cast(t.ip_allocations.c.position, String) + _FIELD
+            + t.ip_allocations.c.subnet_id + _FIELD + t.ip_allocations.c.ip_address,
+            _ITEM,
+        )
+    )
+    .where(t.ip_allocations.c.port_id == t.ports.c.id)
+    .scalar_subquery()
+    .label("fixed_ips")
+)
+"""A port's addresses as one ``position|subnet|ip;...`` text (the order is the database's)."""
+
+
+def _fixed_ips_from_text(text: str | None) -> tuple[FixedIP, ...]:
+    if not text:
+        return ()
+    entries = sorted((int(p), s, ip) for p, s, ip in (e.split(_FIELD) for e in text.split(_ITEM)))
+    return tuple(FixedIP(subnet_id, ip) for _, subnet_id, ip in entries)
+
+
 class SqlPortRepo(_TableRepo[Port]):
     """Ports and their address allocations in SQL."""
 
@@ -382,22 +412,17 @@ class SqlPortRepo(_TableRepo[Port]):
             "status": obj.status,
         }
 
+    def selection(self) -> Select[Any]:
+        # The port's addresses come in the same statement: one round trip per look-up.
+        return select(t.ports, _FIXED_IPS)
+
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Port]:
-        fixed: dict[str, list[FixedIP]] = {row["id"]: [] for row in rows}
-        if fixed:
-            allocations = self.connection.execute(
-                select(t.ip_allocations)
-                .where(t.ip_allocations.c.port_id.in_(list(fixed)))
-                .order_by(t.ip_allocations.c.port_id, t.ip_allocations.c.position)
-            )
-            for a in allocations:
-                fixed[a.port_id].append(FixedIP(a.subnet_id, a.ip_address))
         return [
             Port(
                 **_standard_from_row(row),
                 network_id=row["network_id"],
                 mac_address=row["mac_address"],
-                fixed_ips=tuple(fixed[row["id"]]),
+                fixed_ips=_fixed_ips_from_text(row["fixed_ips"]),
                 device_id=row["device_id"],
                 device_owner=row["device_owner"],
                 binding_host_id=row["binding_host_id"],

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from metalnet.core.repo import (
     BootProfileRepo,
@@ -80,12 +80,16 @@ class SqlUnitOfWork:
         self.instances = SqlInstanceRepo(connection)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc_info: object) -> None:
+        exc = exc_info[1] if len(exc_info) > 1 else None
         try:
             if self.transaction.is_active:
                 self.transaction.rollback()
         finally:
             self.connection.close()
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # The database went away under a busy connection; the pool has dropped it.
+            raise Unavailable(reason="the database connection was lost; retry") from exc
 
     def record_change(self, kind: str, resource_id: str, body: Mapping[str, Any] | None) -> None:
         self._pending.append(

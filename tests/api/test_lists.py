@@ -134,6 +134,13 @@ async def test_pages_forward_and_backward(api_client, ports, sort):
     assert back == everything
 
 
+async def test_a_marker_that_names_no_port_is_not_found(api_client, ports):
+    response = await api_client.get("/v2.0/ports", params={"limit": "2", "marker": "nope"})
+    assert response.status_code == 404
+    assert response.json()["NeutronError"]["type"] == "PortNotFound"
+    assert "nope" in response.json()["NeutronError"]["message"]
+
+
 async def test_unlimited_list_has_no_links(api_client, ports):
     assert "ports_links" not in (await api_client.get("/v2.0/ports")).json()
 

@@ -104,7 +104,12 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
         parsed = parse_list(kind, params, None if ctx.is_admin else ctx.project_id)
 
         def work(uow: UnitOfWork) -> list[dict[str, Any]]:
-            return kind.render(uow, kind.repo(uow).list(parsed.query))
+            repo = kind.repo(uow)
+            marker = parsed.query.marker
+            if marker is not None and repo.get(marker) is None:
+                # A page cannot start after a resource that does not exist (any more).
+                raise kind.not_found(id=marker)
+            return kind.render(uow, repo.list(parsed.query))
 
         items = await run_in_threadpool(_in_unit_of_work, request, work, False)
         body: dict[str, Any] = {kind.plural: [project_fields(i, parsed.fields) for i in items]}

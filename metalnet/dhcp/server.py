@@ -8,10 +8,11 @@ those leases once they are durable; replies that bind nothing (OFFERs, NAKs,
 ACKs of a port's fixed address) are sent as soon as decided.
 
 Registered MACs come first in every batch, then unknown MACs finishing an
-exchange; new unknown DISCOVERs get at most ``unknown_per_batch`` decisions per
-batch and ``unknown_per_second`` per second, the rest are dropped and counted,
-so a flood of unknown machines can exhaust a pool at worst, never starve
-registered ones.
+exchange; new unknown DISCOVERs get at most ``unknown_per_second`` decisions per
+second, the rest are dropped and counted, so a flood of unknown machines can
+exhaust a pool at worst, never starve registered ones. (A cap per batch as well
+dropped the legitimate bursts that queue up while the loop is busy; registered
+MACs do not need it, as they are decided first in their batch.)
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class DhcpServer:
     """Serves DHCP (67) and proxyDHCP (4011) on the given interfaces.
 
     :param interfaces: physical network -> interface name.
+    :param durable_burst: ACKs sent at once when the journal reports their leases durable.
     """
 
     def __init__(
@@ -96,15 +98,15 @@ class DhcpServer:
         engine: DhcpEngine,
         interfaces: dict[str, str],
         batch_limit: int = 256,
-        unknown_per_batch: int = 128,
         unknown_per_second: int = 10000,
+        durable_burst: int = 32,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
         self.interfaces = interfaces
         self.batch_limit = batch_limit
-        self.unknown_per_batch = unknown_per_batch
         self.budget = _Budget(unknown_per_second)
+        self.durable_burst = durable_burst
         self.clock = clock
         self.counters: Counter[str] = Counter()
         self._sockets: list[socket.socket] = []
@@ -116,8 +118,8 @@ class DhcpServer:
 
         :raises OSError: an interface is missing or has no IPv4 address.
         """
-        self._loop = asyncio.get_running_loop()
-        self._journal = JournalWriter(self.engine.leases.append, self._loop)
+        self.start_journal()
+        assert self._loop is not None
         for physnet, interface in self.interfaces.items():
             address = interface_address(interface)
             for port in (SERVER_PORT, PROXY_PORT):
@@ -131,6 +133,14 @@ class DhcpServer:
                 socket.inet_ntoa(address.to_bytes(4, "big")),
                 physnet,
             )
+
+    def start_journal(self) -> None:
+        """Start the lease journal's writer on the running loop.
+
+        :meth:`start` does this; call it alone to feed :meth:`handle_batch` without sockets.
+        """
+        self._loop = asyncio.get_running_loop()
+        self._journal = JournalWriter(self.engine.leases.append, self._loop)
 
     def close(self) -> None:
         """Stop reading, write the queued lease changes, close the sockets."""
@@ -180,8 +190,7 @@ class DhcpServer:
                 discovering.append(packet)
             else:
                 following.append(packet)
-        wanted = min(len(discovering), self.unknown_per_batch)
-        allowed = self.budget.take(wanted, self.clock())
+        allowed = self.budget.take(len(discovering), self.clock())
         if allowed < len(discovering):
             self.counters["drop:unknown-flood"] += len(discovering) - allowed
         return known + following + discovering[:allowed]
@@ -219,12 +228,22 @@ class DhcpServer:
             )
 
     def _send_durable(self, sock: socket.socket, replies: list[Reply], durable: bool) -> None:
-        """Send the ACKs whose leases the journal has made durable (or withhold them)."""
+        """Send the ACKs whose leases the journal has made durable (or withhold them).
+
+        At most ``durable_burst`` leave at once; the rest follow after the loop has
+        run its other ready callbacks (such as reading the next requests), so a slow
+        fsync does not end in one burst of hundreds of ACKs that overflows the relay's
+        socket buffer.
+        """
         if not durable:
             self.counters["error:journal"] += len(replies)
             return
-        for reply in replies:
+        for reply in replies[: self.durable_burst]:
             self._send(sock, reply)
+        if len(replies) > self.durable_burst:
+            assert self._loop is not None
+            rest = replies[self.durable_burst :]
+            self._loop.call_soon(self._send_durable, sock, rest, True)
 
     def _send(self, sock: socket.socket, reply: Reply) -> None:
         packet = reply.packet

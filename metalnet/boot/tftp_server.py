@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import uvloop
+
 from metalnet.boot import events
 from metalnet.boot.errors import AccessDenied, FileNotFound
 from metalnet.boot.events import EventHook
@@ -324,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     logging.basicConfig(level=logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.root, args.listen, config))
+        uvloop.run(_serve(args.root, args.listen, config))  # the loop `metalnet serve` runs
 
 
 if __name__ == "__main__":

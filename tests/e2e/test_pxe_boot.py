@@ -10,6 +10,7 @@ boots the profile the rule gave it. Times from power-on are printed (``-s`` show
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -98,8 +99,14 @@ def discover_and_enroll(lab: PxeLab, mac: str, uefi: bool = False) -> dict[str, 
     vm = lab.vm(mac, uefi=uefi)
 
     def enrolled() -> dict[str, object] | None:
+        # The inventory is committed first and the rule enrolls it in a second
+        # transaction: wait until that has ended, enrolled or with an enroll_error.
         found = lab.api.get("/v1/discovered", params={"mac": mac}).json()["discovered"]
-        return found[0] if found else None
+        if not found:
+            return None
+        machine: dict[str, Any] = found[0]
+        settled = machine["state"] != "discovered" or "enroll_error" in machine["attributes"]
+        return machine if settled else None
 
     machine = lab.wait(enrolled, BOOT_TIMEOUT, "the inventory at /v1/discovered", vm)
     inventory_at = time.monotonic() - vm.powered_on

@@ -73,6 +73,10 @@ class NotFound(MetalnetError):
     message_format = "{resource} {id} could not be found."
 
 
+class MarkerNotFound(NotFound):
+    message_format = "Marker {id} could not be found."
+
+
 class NetworkNotFound(NotFound):
     message_format = "Network {id} could not be found."
 

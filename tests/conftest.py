@@ -42,6 +42,16 @@ def sqlite_db(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def loaders(tmp_path: Path) -> Path:
+    """A bootloader directory with Debian's two required iPXE loaders (dummy bytes)."""
+    directory = tmp_path / "loaders"
+    directory.mkdir()
+    (directory / "undionly.kpxe").write_bytes(b"bios loader")
+    (directory / "ipxe.efi").write_bytes(b"efi loader")
+    return directory
+
+
+@pytest.fixture
 def store(sqlite_db: str) -> Iterator[Store]:
     s = Store(sqlite_db)
     yield s

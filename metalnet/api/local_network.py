@@ -9,27 +9,17 @@ is the same contract against any Neutron-compatible endpoint.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
+from metalnet.api.deps import in_unit_of_work
 from metalnet.api.neutron.kinds import NETWORK, PORT, ResourceKind
-from metalnet.api.neutron.routes import validation_message
+from metalnet.api.neutron.query import parse_list
+from metalnet.api.neutron.routes import checked_attributes
 from metalnet.compute.network_api import Body
 from metalnet.core import ports
 from metalnet.core.context import ADMIN
-from metalnet.core.repo import ListQuery
-from metalnet.errors import BadRequest
 from metalnet.store.store import Store
 
 _KINDS = {"networks": NETWORK, "ports": PORT}
-
-
-def _attributes(body: Body, schema: type[BaseModel]) -> dict[str, Any]:
-    try:
-        return PORT.attributes(body, schema)
-    except ValidationError as exc:
-        raise BadRequest(resource="port", reason=validation_message(exc)) from exc
 
 
 class LocalNetworkApi:
@@ -47,28 +37,23 @@ class LocalNetworkApi:
             return kind.render(uow, [found])[0]
 
     def find_ports(self, filters: Mapping[str, str]) -> list[Body]:
-        converted = {}
-        for name, value in filters.items():
-            field, convert = PORT.filters[name]
-            converted[field] = [convert(value)]
-        with self.store.unit_of_work(readonly=True) as uow:
-            return PORT.render(uow, uow.ports.list(ListQuery(filters=converted)))
+        query = parse_list(PORT, list(filters.items()), None).query
+        return in_unit_of_work(self.store, lambda uow: PORT.render(uow, uow.ports.list(query)))
 
     def create_port(self, body: Body) -> Body:
-        attrs = _attributes(body, PORT.create_schema)
-        with self.store.unit_of_work() as uow:
-            (created,) = ports.create_ports(uow, ADMIN, [attrs])
-            uow.commit()
-            return PORT.render(uow, [created])[0]
+        attrs = checked_attributes(PORT, body, PORT.create_schema)
+        return in_unit_of_work(
+            self.store, lambda uow: PORT.render(uow, ports.create_ports(uow, ADMIN, [attrs])),
+            write=True,
+        )[0]
 
     def update_port(self, port_id: str, body: Body, revision: int | None = None) -> Body:
-        attrs = _attributes(body, PORT.update_schema)
-        with self.store.unit_of_work() as uow:
-            updated = ports.update_port(uow, ADMIN, port_id, attrs, revision)
-            uow.commit()
-            return PORT.render(uow, [updated])[0]
+        attrs = checked_attributes(PORT, body, PORT.update_schema)
+        return in_unit_of_work(
+            self.store,
+            lambda uow: PORT.render(uow, [ports.update_port(uow, ADMIN, port_id, attrs, revision)]),
+            write=True,
+        )[0]
 
     def delete_port(self, port_id: str) -> None:
-        with self.store.unit_of_work() as uow:
-            ports.delete_port(uow, ADMIN, port_id)
-            uow.commit()
+        in_unit_of_work(self.store, lambda uow: ports.delete_port(uow, ADMIN, port_id), write=True)

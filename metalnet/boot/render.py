@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from metalnet.core.boot import BootProfile
 
-NO_PROFILE_IPXE = """#!ipxe
-echo metalnet: no boot profile for ${{mac}} ({reason}); booting from local disk
-sleep 3
-sanboot --no-describe --drive 0x80 || exit
-"""
+_IPXE_LOCAL_DISK = "sleep 3\nsanboot --no-describe --drive 0x80 || exit\n"
+"""The end of every iPXE script that falls back to the local disk."""
+
+NO_PROFILE_IPXE = (
+    "#!ipxe\necho metalnet: no boot profile for ${{mac}} ({reason}); booting from local disk\n"
+    + _IPXE_LOCAL_DISK
+)
 
 
 def _ipxe_path(path: str) -> str:
@@ -46,10 +48,8 @@ def render_ipxe(profile: BootProfile | None, reason: str = "none assigned") -> s
         "boot || goto failed",
         ":failed",
         f"echo metalnet: profile {profile.name} failed to boot; booting from local disk",
-        "sleep 3",
-        "sanboot --no-describe --drive 0x80 || exit",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _IPXE_LOCAL_DISK
 
 
 def _tftp_kernel(profile: BootProfile | None) -> BootProfile | None:

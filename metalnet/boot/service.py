@@ -14,6 +14,7 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from metalnet.boot import events
 from metalnet.boot.events import EventHook
 from metalnet.boot.http import create_boot_app
 from metalnet.boot.machine_files import LocateUnknown, MachineFiles
@@ -34,8 +35,10 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-_LOGGED = ("tftp.transfer.completed", "tftp.transfer.failed", "tftp.request.refused",
-           "http.transfer.completed", "http.transfer.failed", "http.request.refused")
+_LOGGED = frozenset({
+    events.TFTP_TRANSFER_COMPLETED, events.TFTP_TRANSFER_FAILED, events.TFTP_REQUEST_REFUSED,
+    events.HTTP_TRANSFER_COMPLETED, events.HTTP_TRANSFER_FAILED, events.HTTP_REQUEST_REFUSED,
+})
 
 
 def _logging_hook(forward: EventHook | None) -> EventHook:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from metalnet.boot import assets
-from metalnet.cli.client import ApiClient, CliError
+from metalnet.cli.client import CliError, client_for
 from metalnet.cli.output import print_item, print_list
 from metalnet.settings import Settings
 
@@ -24,10 +24,6 @@ SIGHTING_COLUMNS = (
     "mac", "network_id", "count", "client_arch", "vendor_class", "user_class", "last_seen",
 )
 ASSET_COLUMNS = ("name", "required", "source", "installed")
-
-
-def _client(args: argparse.Namespace) -> ApiClient:
-    return ApiClient(args.url, args.token)
 
 
 def _read_script(path: str) -> str:
@@ -96,21 +92,22 @@ def _profile_body(args: argparse.Namespace, kernel_profile: bool) -> dict[str, A
 
 def _profile_create(args: argparse.Namespace) -> None:
     body = {"name": args.name, **_profile_body(args, args.kernel is not None)}
-    created = _client(args).request("POST", PROFILES, json={"boot_profile": body})
+    created = client_for(args).request("POST", PROFILES, json={"boot_profile": body})
     print_item(created["boot_profile"], args.format)
 
 
 def _profile_list(args: argparse.Namespace) -> None:
-    found = _client(args).request("GET", PROFILES)["boot_profiles"]
+    found = client_for(args).request("GET", PROFILES)["boot_profiles"]
     print_list([{**p, "boots": _boots(p)} for p in found], PROFILE_COLUMNS, args.format)
 
 
 def _profile_show(args: argparse.Namespace) -> None:
-    print_item(_client(args).request("GET", f"{PROFILES}/{args.ref}")["boot_profile"], args.format)
+    found = client_for(args).request("GET", f"{PROFILES}/{args.ref}")
+    print_item(found["boot_profile"], args.format)
 
 
 def _profile_update(args: argparse.Namespace) -> None:
-    client = _client(args)
+    client = client_for(args)
     kernel_profile = args.kernel is not None
     if not kernel_profile and args.script is None and args.chain_url is None:
         current = client.request("GET", f"{PROFILES}/{args.ref}")["boot_profile"]
@@ -125,7 +122,7 @@ def _profile_update(args: argparse.Namespace) -> None:
 
 
 def _profile_delete(args: argparse.Namespace) -> None:
-    client = _client(args)
+    client = client_for(args)
     for ref in args.refs:
         client.request("DELETE", f"{PROFILES}/{ref}")
 
@@ -168,7 +165,7 @@ def _add_profile_commands(subparsers: Any, parent: argparse.ArgumentParser) -> N
 
 def _sightings_list(args: argparse.Namespace) -> None:
     params = {"mac": args.mac} if args.mac else {}
-    found = _client(args).request("GET", "/v1/sightings", params=params)["sightings"]
+    found = client_for(args).request("GET", "/v1/sightings", params=params)["sightings"]
     print_list(found, SIGHTING_COLUMNS, args.format)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import httpx
@@ -51,3 +52,8 @@ class ApiClient:
             what = "No" if not found else "More than one"
             raise CliError(f"{what} {singular} named or with id '{ref}'") from None
         return dict(found[0])
+
+
+def client_for(args: argparse.Namespace) -> ApiClient:
+    """The client of a command's ``--url`` and ``--token``."""
+    return ApiClient(args.url, args.token)

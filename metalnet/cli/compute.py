@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from metalnet.cli.client import ApiClient, CliError
+from metalnet.cli.client import ApiClient, CliError, client_for
 from metalnet.cli.output import print_item, print_list
-from metalnet.cli.resources import dhcp_opt, key_values
+from metalnet.cli.resources import dhcp_opt, key_values, set_given
 
 HYPERVISOR_COLUMNS = ("name", "boot_address", "http_boot_url", "physical_networks", "alive",
                       "last_heartbeat")
@@ -22,11 +22,6 @@ INSTANCE_COLUMNS = ("id", "name", "node_id", "status", "ready")
 WAIT_INTERVAL = 0.25
 
 Handler = Callable[[argparse.Namespace, ApiClient], None]
-
-
-def _set(body: dict[str, Any], key: str, value: Any) -> None:
-    if value is not None:
-        body[key] = value
 
 
 def _mac(text: str) -> dict[str, str]:
@@ -49,12 +44,12 @@ def _hypervisor_args(parser: argparse.ArgumentParser, create: bool) -> None:
 
 def _hypervisor_body(args: argparse.Namespace) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    _set(body, "name", getattr(args, "name", None))
-    _set(body, "boot_address", args.boot_address)
-    _set(body, "http_boot_url", args.http_boot_url)
-    _set(body, "physical_networks", args.physical_networks)
-    _set(body, "dhcp_opts", args.dhcp_opts)
-    _set(body, "description", args.description)
+    set_given(body, "name", getattr(args, "name", None))
+    set_given(body, "boot_address", args.boot_address)
+    set_given(body, "http_boot_url", args.http_boot_url)
+    set_given(body, "physical_networks", args.physical_networks)
+    set_given(body, "dhcp_opts", args.dhcp_opts)
+    set_given(body, "description", args.description)
     return body
 
 
@@ -81,14 +76,14 @@ def _node_args(parser: argparse.ArgumentParser, create: bool) -> None:
 
 def _node_body(args: argparse.Namespace) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    _set(body, "name", getattr(args, "name", None))
-    _set(body, "macs", args.macs)
-    _set(body, "boot_profile", args.boot_profile)
-    _set(body, "firmware", args.firmware)
-    _set(body, "owner", args.owner)
+    set_given(body, "name", getattr(args, "name", None))
+    set_given(body, "macs", args.macs)
+    set_given(body, "boot_profile", args.boot_profile)
+    set_given(body, "firmware", args.firmware)
+    set_given(body, "owner", args.owner)
     if getattr(args, "no_owner", False):
         body["owner"] = None
-    _set(body, "description", args.description)
+    set_given(body, "description", args.description)
     return body
 
 
@@ -116,8 +111,8 @@ def _instance_args(parser: argparse.ArgumentParser, _create: bool) -> None:
 def _instance_body(args: argparse.Namespace, client: ApiClient) -> dict[str, Any]:
     body: dict[str, Any] = {"node": args.node, "ports": args.ports,
                             "networks": [client.find("networks", n)["id"] for n in args.networks]}
-    _set(body, "name", args.name)
-    _set(body, "boot_profile", args.boot_profile)
+    set_given(body, "name", args.name)
+    set_given(body, "boot_profile", args.boot_profile)
     return body
 
 
@@ -176,7 +171,7 @@ def _crud(path: str, singular: str, columns: tuple[str, ...],
 
 
 def _run(handler: Handler) -> Callable[[argparse.Namespace], None]:
-    return lambda args: handler(args, ApiClient(args.url, args.token))
+    return lambda args: handler(args, client_for(args))
 
 
 def add_compute_commands(subparsers: Any, parent: argparse.ArgumentParser) -> None:

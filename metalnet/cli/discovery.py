@@ -13,7 +13,7 @@ import argparse
 import json
 from typing import Any
 
-from metalnet.cli.client import ApiClient
+from metalnet.cli.client import client_for
 from metalnet.cli.output import print_item, print_list
 
 RULE_COLUMNS = ("id", "name", "priority", "enabled", "conditions", "actions")
@@ -63,10 +63,6 @@ def _actions(args: argparse.Namespace) -> dict[str, Any]:
     return actions
 
 
-def _client(args: argparse.Namespace) -> ApiClient:
-    return ApiClient(args.url, args.token)
-
-
 # ---------------------------------------------------------------------- rules
 
 def _rule_create(args: argparse.Namespace) -> None:
@@ -75,45 +71,45 @@ def _rule_create(args: argparse.Namespace) -> None:
                             "actions": _actions(args)}
     if args.description is not None:
         body["description"] = args.description
-    found = _client(args).request("POST", "/v1/enrollment-rules", json={"enrollment_rule": body})
+    found = client_for(args).request("POST", "/v1/enrollment-rules", json={"enrollment_rule": body})
     print_item(found["enrollment_rule"], args.format)
 
 
 def _rule_list(args: argparse.Namespace) -> None:
-    found = _client(args).request("GET", "/v1/enrollment-rules")["enrollment_rules"]
+    found = client_for(args).request("GET", "/v1/enrollment-rules")["enrollment_rules"]
     print_list(found, RULE_COLUMNS, args.format)
 
 
 def _rule_show(args: argparse.Namespace) -> None:
-    found = _client(args).request("GET", f"/v1/enrollment-rules/{args.ref}")
+    found = client_for(args).request("GET", f"/v1/enrollment-rules/{args.ref}")
     print_item(found["enrollment_rule"], args.format)
 
 
 def _rule_delete(args: argparse.Namespace) -> None:
-    _client(args).request("DELETE", f"/v1/enrollment-rules/{args.ref}")
+    client_for(args).request("DELETE", f"/v1/enrollment-rules/{args.ref}")
 
 
 # ---------------------------------------------------------------------- discovered
 
 def _discovered_list(args: argparse.Namespace) -> None:
     params = {"state": args.state} if args.state else {}
-    found = _client(args).request("GET", "/v1/discovered", params=params)["discovered"]
+    found = client_for(args).request("GET", "/v1/discovered", params=params)["discovered"]
     print_list(found, MACHINE_COLUMNS, args.format)
 
 
 def _discovered_show(args: argparse.Namespace) -> None:
-    found = _client(args).request("GET", f"/v1/discovered/{args.ref}")["discovered"]
+    found = client_for(args).request("GET", f"/v1/discovered/{args.ref}")["discovered"]
     print_item(found, args.format)
 
 
 def _discovered_enroll(args: argparse.Namespace) -> None:
-    found = _client(args).request("POST", f"/v1/discovered/{args.ref}/enroll",
-                                  json={"actions": _actions(args)})
+    found = client_for(args).request("POST", f"/v1/discovered/{args.ref}/enroll",
+                                     json={"actions": _actions(args)})
     print_item(found["discovered"], args.format)
 
 
 def _discovered_delete(args: argparse.Namespace) -> None:
-    _client(args).request("DELETE", f"/v1/discovered/{args.ref}")
+    client_for(args).request("DELETE", f"/v1/discovered/{args.ref}")
 
 
 def add_discovery_commands(subparsers: Any, parent: argparse.ArgumentParser) -> None:

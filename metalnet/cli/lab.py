@@ -54,24 +54,38 @@ def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def _in_namespace(function: Callable[[], T]) -> T:
-    """Run ``function`` on a thread inside the lab namespace (its sockets are the lab's)."""
+def enter_namespace(namespace: str) -> None:
+    """Move the calling thread into network namespace ``namespace`` (``setns(2)``).
+
+    Python 3.11 has no ``os.setns``, so libc's is called through ctypes.
+
+    :raises OSError: the namespace does not exist or cannot be joined.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(f"/run/netns/{namespace}", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if libc.setns(fd, _CLONE_NEWNET) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"setns {namespace}: {os.strerror(errno)}")
+    finally:
+        os.close(fd)
+
+
+def in_namespace(namespace: str, function: Callable[[], T]) -> T:
+    """Run ``function`` on a short-lived thread inside ``namespace``; its result.
+
+    A socket belongs to the namespace it was created in, whatever thread uses it later.
+    """
     result: list[Any] = []
 
     def target() -> None:
         try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(f"/run/netns/{NAMESPACE}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, _CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), "setns")
-            finally:
-                os.close(fd)
+            enter_namespace(namespace)
             result.append((True, function()))
-        except BaseException as exc:
+        except BaseException as exc:  # handed back to the caller
             result.append((False, exc))
 
-    thread = threading.Thread(target=target)
+    thread = threading.Thread(target=target, name=f"netns-{namespace}")
     thread.start()
     thread.join()
     ok, value = result[0]
@@ -87,7 +101,7 @@ def _api(method: str, path: str, **kwargs: Any) -> Any:
             raise CliError(f"{method} {path}: {response.status_code} {response.text[:300]}")
         return response.json() if response.content else None
 
-    return _in_namespace(call)
+    return in_namespace(NAMESPACE, call)
 
 
 def _repo_root() -> Path:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from metalnet.cli.boot import add_boot_commands
-from metalnet.cli.client import ApiClient, CliError
+from metalnet.cli.client import CliError
 from metalnet.cli.compute import add_compute_commands
 from metalnet.cli.discovery import add_discovery_commands
 from metalnet.cli.lab import add_lab_commands
@@ -84,10 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run_serve(Settings(**given))
             return 0
-        if "spec" in vars(args):
-            args.handler(args.spec, args, ApiClient(args.url, args.token))
-        else:
-            args.handler(args)
+        args.handler(args)
     except (CliError, MetalnetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

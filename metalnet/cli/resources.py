@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from metalnet.cli.client import ApiClient, CliError
+from metalnet.cli.client import ApiClient, CliError, client_for
 from metalnet.cli.output import print_item, print_list
 
 
@@ -50,7 +50,8 @@ class ResourceCommands:
         return self.plural[:-1]
 
 
-def _set(body: dict[str, Any], key: str, value: Any) -> None:
+def set_given(body: dict[str, Any], key: str, value: Any) -> None:
+    """``body[key] = value``, unless the option was not given (``None``)."""
     if value is not None:
         body[key] = value
 
@@ -82,20 +83,20 @@ def _network_args(parser: argparse.ArgumentParser) -> None:
 
 def _network_body(args: argparse.Namespace, _client: ApiClient) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    _set(body, "name", getattr(args, "name", None) or getattr(args, "new_name", None))
-    _set(body, "provider:physical_network", args.physical_network)
-    _set(body, "provider:network_type", args.network_type)
-    _set(body, "provider:segmentation_id", args.segmentation_id)
-    _set(body, "unknown_mac_policy", args.unknown_mac_policy)
-    _set(body, "mtu", args.mtu)
-    _set(body, "description", args.description)
-    _set(body, "shared", args.shared)
+    set_given(body, "name", getattr(args, "name", None) or getattr(args, "new_name", None))
+    set_given(body, "provider:physical_network", args.physical_network)
+    set_given(body, "provider:network_type", args.network_type)
+    set_given(body, "provider:segmentation_id", args.segmentation_id)
+    set_given(body, "unknown_mac_policy", args.unknown_mac_policy)
+    set_given(body, "mtu", args.mtu)
+    set_given(body, "description", args.description)
+    set_given(body, "shared", args.shared)
     if args.no_boot_dhcp_opts:
         body["boot_dhcp_opts"] = []
-    _set(body, "boot_dhcp_opts", args.boot_dhcp_opt)
+    set_given(body, "boot_dhcp_opts", args.boot_dhcp_opt)
     if args.no_discovery_profile:
         body["discovery_profile"] = None
-    _set(body, "discovery_profile", args.discovery_profile)
+    set_given(body, "discovery_profile", args.discovery_profile)
     return body
 
 
@@ -122,7 +123,7 @@ def _subnet_create_args(parser: argparse.ArgumentParser) -> None:
 
 def _subnet_body(args: argparse.Namespace, client: ApiClient) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    _set(body, "name", getattr(args, "name", None) or getattr(args, "new_name", None))
+    set_given(body, "name", getattr(args, "name", None) or getattr(args, "new_name", None))
     if getattr(args, "network", None):
         body["network_id"] = client.find("networks", args.network)["id"]
         body["cidr"] = args.cidr
@@ -133,14 +134,14 @@ def _subnet_body(args: argparse.Namespace, client: ApiClient) -> dict[str, Any]:
         body["allocation_pools"] = [
             {"start": p["start"], "end": p["end"]} for p in args.allocation_pool
         ]
-    _set(body, "dns_nameservers", args.dns_nameserver)
+    set_given(body, "dns_nameservers", args.dns_nameserver)
     if args.host_route:
         body["host_routes"] = [
             {"destination": r["destination"], "nexthop": r.get("gateway", r.get("nexthop"))}
             for r in args.host_route
         ]
-    _set(body, "description", args.description)
-    _set(body, "enable_dhcp", args.enable_dhcp)
+    set_given(body, "description", args.description)
+    set_given(body, "enable_dhcp", args.enable_dhcp)
     return body
 
 
@@ -186,24 +187,24 @@ def _fixed_ip(entry: dict[str, str], client: ApiClient) -> dict[str, str]:
 
 def _port_body(args: argparse.Namespace, client: ApiClient) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    _set(body, "name", getattr(args, "name", None) or getattr(args, "new_name", None))
+    set_given(body, "name", getattr(args, "name", None) or getattr(args, "new_name", None))
     if getattr(args, "network", None):
         body["network_id"] = client.find("networks", args.network)["id"]
-    _set(body, "mac_address", args.mac_address)
+    set_given(body, "mac_address", args.mac_address)
     if args.no_fixed_ip:
         body["fixed_ips"] = []
     elif args.fixed_ip:
         body["fixed_ips"] = [_fixed_ip(entry, client) for entry in args.fixed_ip]
-    _set(body, "extra_dhcp_opts", args.extra_dhcp_opt)
-    _set(body, "binding:host_id", args.host)
-    _set(body, "binding:vnic_type", args.vnic_type)
-    _set(body, "device_id", args.device_id)
-    _set(body, "device_owner", args.device_owner)
-    _set(body, "description", args.description)
-    _set(body, "admin_state_up", args.admin_state_up)
+    set_given(body, "extra_dhcp_opts", args.extra_dhcp_opt)
+    set_given(body, "binding:host_id", args.host)
+    set_given(body, "binding:vnic_type", args.vnic_type)
+    set_given(body, "device_id", args.device_id)
+    set_given(body, "device_owner", args.device_owner)
+    set_given(body, "description", args.description)
+    set_given(body, "admin_state_up", args.admin_state_up)
     if args.no_boot_profile:
         body["boot_profile"] = None
-    _set(body, "boot_profile", args.boot_profile)
+    set_given(body, "boot_profile", args.boot_profile)
     return body
 
 
@@ -269,6 +270,13 @@ def _run_delete(spec: ResourceCommands, args: argparse.Namespace, client: ApiCli
         client.request("DELETE", f"/v2.0/{spec.plural}/{current['id']}")
 
 
+Run = Callable[[ResourceCommands, argparse.Namespace, ApiClient], None]
+
+
+def _handler(run: Run, spec: ResourceCommands) -> Callable[[argparse.Namespace], None]:
+    return lambda args: run(spec, args, client_for(args))
+
+
 def add_resource_commands(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     """Register ``network``, ``subnet`` and ``port`` with their actions."""
     for spec in RESOURCES:
@@ -278,23 +286,23 @@ def add_resource_commands(subparsers: Any, parent: argparse.ArgumentParser) -> N
         create = actions.add_parser("create", parents=[parent], help=f"create a {spec.singular}")
         create.add_argument("name", nargs="?" if spec.singular == "port" else None)
         spec.add_create_args(create)
-        create.set_defaults(handler=_run_create, spec=spec)
+        create.set_defaults(handler=_handler(_run_create, spec))
 
         listing = actions.add_parser("list", parents=[parent], help=f"list {spec.plural}")
         for option in spec.list_filters:
             listing.add_argument("--" + option.replace("_", "-"), dest=option)
-        listing.set_defaults(handler=_run_list, spec=spec)
+        listing.set_defaults(handler=_handler(_run_list, spec))
 
         show = actions.add_parser("show", parents=[parent], help=f"show a {spec.singular}")
         show.add_argument("ref", help="name or id")
-        show.set_defaults(handler=_run_show, spec=spec)
+        show.set_defaults(handler=_handler(_run_show, spec))
 
         update = actions.add_parser("update", parents=[parent], help=f"change a {spec.singular}")
         update.add_argument("ref", help="name or id")
         update.add_argument("--name", dest="new_name")
         spec.add_update_args(update)
-        update.set_defaults(handler=_run_update, spec=spec)
+        update.set_defaults(handler=_handler(_run_update, spec))
 
         delete = actions.add_parser("delete", parents=[parent], help=f"delete {spec.plural}")
         delete.add_argument("refs", nargs="+", help="names or ids")
-        delete.set_defaults(handler=_run_delete, spec=spec)
+        delete.set_defaults(handler=_handler(_run_delete, spec))

@@ -54,6 +54,17 @@ class DetachFailed(Unavailable):
 
 
 @dataclass(frozen=True, slots=True)
+class _Switching:
+    """A virtualised network's switching: its physical network's driver and its VLAN
+    (``None`` when the network names none: ports are made just in time, no switch
+    port moves)."""
+
+    driver: SwitchDriver
+    physical_network: str
+    vlan: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """Who is attached: the instance, its node, the owner's name, the boot profile."""
 
@@ -98,25 +109,24 @@ class Attacher:
             raise
         return tuple(done)
 
-    def _virtual(self, network: Body) -> tuple[SwitchDriver | None, str | None, int | None]:
+    def _virtual(self, network: Body) -> _Switching | None:
+        """The network's switching, or ``None`` when it is not virtualised."""
         physnet = network.get("provider:physical_network")
-        vlan = network.get("provider:segmentation_id")
         if network.get("provider:network_type") != "vlan" or physnet not in self.switches:
-            return None, physnet, None
+            return None
         assert physnet is not None
-        return self.switches[physnet], physnet, vlan
+        return _Switching(self.switches[physnet], physnet, network.get("provider:segmentation_id"))
 
     def _attach_network(
         self, request: Attachment, network_id: str, done: list[InstancePort]
     ) -> None:
-        network = self.cache.network(network_id)
-        driver, physnet, vlan = self._virtual(network)
+        virtual = self._virtual(self.cache.network(network_id))
         for node_mac in request.node.macs:
             port = self.cache.port_for(node_mac.mac, network_id)
             if port is not None:
-                self._bind(request, port, node_mac, done, driver, physnet, vlan)
+                self._bind(request, port, node_mac, done, virtual)
                 return
-        if driver is None:
+        if virtual is None:
             macs = ", ".join(m.mac for m in request.node.macs) or "none"
             raise NoPortForNode(node=request.node.name, network=network_id, macs=macs)
         node_mac = _cabled_mac(request.node, network_id)
@@ -125,7 +135,7 @@ class Attacher:
         created = self.cache.api.create_port(body)
         self.cache.remember("ports", created)
         done.append(InstancePort(created["id"], network_id, node_mac.mac, True))
-        self._bind_switch(node_mac, done, driver, physnet, vlan)
+        self._bind_switch(node_mac, done, virtual)
 
     def _attach_port(self, request: Attachment, port_id: str, done: list[InstancePort]) -> None:
         port = self.cache.port(port_id)
@@ -135,32 +145,32 @@ class Attacher:
         if node_mac is None:
             raise InvalidInput(reason=f"port {port_id} has MAC {port['mac_address']}, which is "
                                       f"not a MAC of node {request.node.name}")
-        driver, physnet, vlan = self._virtual(self.cache.network(port["network_id"]))
-        self._bind(request, port, node_mac, done, driver, physnet, vlan)
+        self._bind(request, port, node_mac, done,
+                   self._virtual(self.cache.network(port["network_id"])))
 
     def _bind(
         self, request: Attachment, port: Body, node_mac: NodeMac, done: list[InstancePort],
-        driver: SwitchDriver | None, physnet: str | None, vlan: int | None,
+        virtual: _Switching | None,
     ) -> None:
         device = port.get("device_id") or ""
         if device and device != request.instance_id:
             raise PortInUse(port=port["id"], mac=port["mac_address"], device=device)
         self._update(request.instance_id, port, _binding(request, node_mac))
         done.append(InstancePort(port["id"], port["network_id"], node_mac.mac, False))
-        self._bind_switch(node_mac, done, driver, physnet, vlan)
+        self._bind_switch(node_mac, done, virtual)
 
     def _bind_switch(
-        self, node_mac: NodeMac, done: list[InstancePort], driver: SwitchDriver | None,
-        physnet: str | None, vlan: int | None,
+        self, node_mac: NodeMac, done: list[InstancePort], virtual: _Switching | None
     ) -> None:
-        if driver is None or vlan is None:
+        if virtual is None or virtual.vlan is None:
             return
         # Recorded before the call: a bind failing half way is undone too (unbind is
         # idempotent).
         assert node_mac.port_id is not None
-        done[-1] = replace(done[-1], physical_network=physnet, switch_id=node_mac.switch_id,
-                           switch_port=node_mac.port_id, vlan=vlan)
-        driver.bind(SwitchPort(node_mac.switch_id, node_mac.port_id), vlan)
+        done[-1] = replace(done[-1], physical_network=virtual.physical_network,
+                           switch_id=node_mac.switch_id, switch_port=node_mac.port_id,
+                           vlan=virtual.vlan)
+        virtual.driver.bind(SwitchPort(node_mac.switch_id, node_mac.port_id), virtual.vlan)
 
     def _update(self, instance_id: str, port: Body, body: Body) -> None:
         """Write with If-Match on the revision held; after a 412, read again and retry

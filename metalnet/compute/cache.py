@@ -85,11 +85,8 @@ class NetworkCache:
         self._ports_of_mac[mac] = {}
         for port in self.api.find_ports({"mac_address": mac}):
             self.remember("ports", port)
-        return next(
-            (self._resources[("ports", pid)] for net, pid in self._ports_of_mac[mac].items()
-             if net == network_id),
-            None,
-        )
+        port_id = self._ports_of_mac[mac].get(network_id)
+        return None if port_id is None else self._resources[("ports", port_id)]
 
     def remember(self, collection: str, body: Body) -> None:
         """Keep a resource as the API returned it (after a read or a write)."""

@@ -90,7 +90,7 @@ class ComputeService:
             self._fail(instance, f"spawn failed and was not undone: {exc.message}")
             raise
         except Exception:
-            self._abort(instance)
+            self._release(instance, NodeAction.ABORT)
             raise
         with self.unit_of_work() as uow:
             save(uow, moved(locked_node(uow, node.id), NodeAction.DEPLOYED))
@@ -98,11 +98,12 @@ class ComputeService:
             uow.commit()
         return instance
 
-    def _abort(self, instance: Instance) -> None:
-        """Everything was undone: the node is available again, the instance gone."""
+    def _release(self, instance: Instance, action: NodeAction) -> None:
+        """Everything was undone: the node moves by ``action`` (back to ``available``)
+        without the instance, and the instance is gone."""
         with self.unit_of_work() as uow:
             node = locked_node(uow, instance.node_id)
-            save(uow, moved(node, NodeAction.ABORT, instance_id=None))
+            save(uow, moved(node, action, instance_id=None))
             uow.instances.delete(instance.id)
             uow.record_change("instance", instance.id, None)
             uow.commit()
@@ -137,9 +138,4 @@ class ComputeService:
         except DetachFailed as exc:
             self._fail(instance, f"destroy failed: {exc.message}")
             raise
-        with self.unit_of_work() as uow:
-            node = locked_node(uow, instance.node_id)
-            save(uow, moved(node, NodeAction.UNDEPLOYED, instance_id=None))
-            uow.instances.delete(instance.id)
-            uow.record_change("instance", instance.id, None)
-            uow.commit()
+        self._release(instance, NodeAction.UNDEPLOYED)

@@ -240,7 +240,7 @@ def check_value(definition: OptDef, value: str) -> None:
         raise OptionError(f"{bad}: text must be 1 to 1020 bytes")
 
 
-def check_extra_dhcp_opts(entries: Sequence[Mapping[str, Any]]) -> list[ExtraDhcpOpt]:
+def check_extra_dhcp_opts(entries: Sequence[Mapping[str, Any]]) -> tuple[ExtraDhcpOpt, ...]:
     """Validate ``extra_dhcp_opts``-style entries; entries with a null value are dropped.
 
     :raises InvalidInput: a bad name, tag, value or ip_version, or a duplicate name.
@@ -262,4 +262,4 @@ def check_extra_dhcp_opts(entries: Sequence[Mapping[str, Any]]) -> list[ExtraDhc
         opts.append(ExtraDhcpOpt(name, str(value), version))
     if len({(o.opt_name, o.ip_version) for o in opts}) != len(opts):
         raise InvalidInput(reason="duplicate opt_name in extra_dhcp_opts")
-    return opts
+    return tuple(opts)

@@ -15,8 +15,8 @@ from metalnet.core.dhcp_opts import check_extra_dhcp_opts
 from metalnet.core.model import Heartbeat, Hypervisor
 from metalnet.core.records import to_record
 from metalnet.core.repo import ListQuery, UnitOfWork
-from metalnet.core.resources import check_revision, new_id, revised, utc_now
-from metalnet.errors import Conflict, InvalidInput, NotFound, PolicyNotAuthorized
+from metalnet.core.resources import admin_only, check_revision, new_id, revised, utc_now
+from metalnet.errors import Conflict, InvalidInput, NotFound
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 _URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
@@ -28,15 +28,6 @@ class HypervisorNotFound(NotFound):
 
 class HypervisorInUse(Conflict):
     message_format = "Hypervisor {name} is the pinned owner of node(s) {nodes}."
-
-
-def admin_only(ctx: RequestContext, action: str) -> None:
-    """Compute resources are the operator's.
-
-    :raises PolicyNotAuthorized: the caller is not an admin.
-    """
-    if not ctx.is_admin:
-        raise PolicyNotAuthorized(action=action)
 
 
 def resolve_hypervisor(uow: UnitOfWork, ref: str) -> Hypervisor:
@@ -80,7 +71,7 @@ def _fields(attrs: Mapping[str, Any]) -> dict[str, Any]:
     if "physical_networks" in values:
         values["physical_networks"] = tuple(values["physical_networks"])
     if "dhcp_opts" in values:
-        values["dhcp_opts"] = tuple(check_extra_dhcp_opts(values["dhcp_opts"] or ()))
+        values["dhcp_opts"] = check_extra_dhcp_opts(values["dhcp_opts"] or ())
     return values
 
 

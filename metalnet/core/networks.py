@@ -71,7 +71,7 @@ def _validated(network: Network) -> Network:
 def _boot_fields(uow: UnitOfWork, attrs: dict[str, Any]) -> dict[str, Any]:
     """Check the boot options and resolve the discovery profile (name or id)."""
     if "boot_dhcp_opts" in attrs:
-        attrs["boot_dhcp_opts"] = tuple(check_extra_dhcp_opts(attrs["boot_dhcp_opts"] or ()))
+        attrs["boot_dhcp_opts"] = check_extra_dhcp_opts(attrs["boot_dhcp_opts"] or ())
     profile_ref_to_id(uow, attrs, "discovery_profile_id")
     return attrs
 

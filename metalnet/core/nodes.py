@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from metalnet.core.context import RequestContext
-from metalnet.core.hypervisors import admin_only, resolve_hypervisor
+from metalnet.core.hypervisors import resolve_hypervisor
 from metalnet.core.model import Node, NodeMac
 from metalnet.core.ports import normalize_mac
 from metalnet.core.profiles import profile_ref_to_id
 from metalnet.core.records import to_record
 from metalnet.core.repo import UnitOfWork
-from metalnet.core.resources import check_revision, new_id, revised, utc_now
+from metalnet.core.resources import admin_only, check_revision, new_id, revised, utc_now
 from metalnet.core.states import OPERATOR_ACTIONS, NodeAction, NodeState, next_state
 from metalnet.errors import Conflict, InvalidInput, NotFound
 
@@ -113,10 +113,7 @@ def update_node(
     values = _fields(uow, changes)
     if "macs" in values and node.instance_id and values["macs"] != node.macs:
         raise NodeInUse(name=node.name, instance=node.instance_id)
-    updated = _validated(revised(node, values))
-    uow.nodes.update(updated)
-    uow.record_change("node", updated.id, to_record(updated))
-    return updated
+    return save(uow, _validated(revised(node, values)))
 
 
 def delete_node(uow: UnitOfWork, ctx: RequestContext, ref: str) -> None:
@@ -160,14 +157,10 @@ def act(uow: UnitOfWork, ctx: RequestContext, ref: str, action: str) -> Node:
     :raises NodeInUse: ``provide`` out of ``error`` while an instance is still on it.
     """
     admin_only(ctx, "act_on_node")
-    try:
-        wanted = NodeAction(action)
-    except ValueError:
-        wanted = None
-    if wanted not in OPERATOR_ACTIONS:
-        choices = ", ".join(sorted(a.value for a in OPERATOR_ACTIONS))
+    if action not in OPERATOR_ACTIONS:
+        choices = ", ".join(sorted(OPERATOR_ACTIONS))
         raise InvalidInput(reason=f"action '{action}' is not one of {choices}")
-    assert wanted is not None
+    wanted = NodeAction(action)
     node = locked_node(uow, ref)
     if node.instance_id:
         raise NodeInUse(name=node.name, instance=node.instance_id)

@@ -80,7 +80,7 @@ def get_port(uow: UnitOfWork, ctx: RequestContext, port_id: str) -> Port:
 
 def merge_opts(
     current: Sequence[ExtraDhcpOpt], updates: Sequence[Mapping[str, Any]]
-) -> list[ExtraDhcpOpt]:
+) -> tuple[ExtraDhcpOpt, ...]:
     """Neutron's update rule: entries replace by name; ``opt_value: null`` deletes.
 
     :raises InvalidInput: a name or value metalnet cannot send.
@@ -93,7 +93,7 @@ def merge_opts(
         else:
             (opt,) = check_extra_dhcp_opts([entry])
             merged[(opt.opt_name, opt.ip_version)] = opt
-    return list(merged.values())
+    return tuple(merged.values())
 
 
 @dataclass
@@ -266,7 +266,7 @@ def create_ports(
         fields["mac_address"] = (
             normalize_mac(attrs["mac_address"]) if attrs.get("mac_address") else generate_mac()
         )
-        fields["extra_dhcp_opts"] = tuple(check_extra_dhcp_opts(attrs.get("extra_dhcp_opts", ())))
+        fields["extra_dhcp_opts"] = check_extra_dhcp_opts(attrs.get("extra_dhcp_opts", ()))
         profile_ref_to_id(uow, fields, "boot_profile_id")
         _check_unique_fixed(attrs.get("fixed_ips"))
         prepared.append(fields)
@@ -318,8 +318,7 @@ def update_port(
         if values["mac_address"] != port.mac_address:
             _claim_macs(uow, port.network_id, [values["mac_address"]])
     if "extra_dhcp_opts" in values:
-        merged = merge_opts(port.extra_dhcp_opts, values["extra_dhcp_opts"])
-        values["extra_dhcp_opts"] = tuple(merged)
+        values["extra_dhcp_opts"] = merge_opts(port.extra_dhcp_opts, values["extra_dhcp_opts"])
     if "fixed_ips" in values:
         values["fixed_ips"] = _replan_fixed_ips(uow, ctx, port, values["fixed_ips"])
     if "admin_state_up" in values:

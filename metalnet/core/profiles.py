@@ -3,21 +3,20 @@ by a port or a network cannot be deleted."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from metalnet.core.boot import BootProfile, BootProfileInUse, BootProfileNotFound, validated_profile
+from metalnet.core.boot import (
+    BootProfile,
+    BootProfileInUse,
+    BootProfileNotFound,
+    profile_from_attrs,
+    validated_profile,
+)
 from metalnet.core.context import RequestContext
 from metalnet.core.records import to_record
 from metalnet.core.repo import ListQuery, UnitOfWork
-from metalnet.core.resources import check_revision, new_id, revised, utc_now
-from metalnet.errors import PolicyNotAuthorized
-
-
-def _admin(ctx: RequestContext, action: str) -> None:
-    if not ctx.is_admin:
-        raise PolicyNotAuthorized(action=f"{action}_boot_profile")
+from metalnet.core.resources import admin_only, check_revision, new_id, revised, utc_now
 
 
 def resolve_profile(uow: UnitOfWork, ref: str) -> BootProfile:
@@ -44,7 +43,7 @@ def create_profile(uow: UnitOfWork, ctx: RequestContext, attrs: Mapping[str, Any
     :raises InvalidInput: not exactly one kind, or a bad name, path, URL or script.
     :raises Conflict: the name is taken.
     """
-    _admin(ctx, "create")
+    admin_only(ctx, "create_boot_profile")
     now = utc_now()
     values = {**attrs, "initrds": tuple(attrs.get("initrds", ()))}
     profile = validated_profile(
@@ -68,17 +67,15 @@ def update_profile(
 
     :raises BootProfileNotFound: no such profile.
     """
-    _admin(ctx, "update")
+    admin_only(ctx, "update_boot_profile")
     profile = resolve_profile(uow, ref)
     check_revision(profile, expected_revision)
     values = dict(changes)
-    if "initrds" in values:
-        values["initrds"] = tuple(values["initrds"])
     kind_fields = {"kernel", "script", "chain_url"}
     if kind_fields & values.keys():
         cleared = {"kernel": None, "initrds": (), "cmdline": "", "script": None, "chain_url": None}
         values = {**cleared, **values}
-    updated = validated_profile(revised(dataclasses.replace(profile), values))
+    updated = profile_from_attrs(values, revised(profile, {}))
     uow.boot_profiles.update(updated)
     uow.record_change("boot_profile", updated.id, to_record(updated))
     return updated
@@ -89,7 +86,7 @@ def delete_profile(uow: UnitOfWork, ctx: RequestContext, ref: str) -> None:
 
     :raises BootProfileInUse: a port or network names it.
     """
-    _admin(ctx, "delete")
+    admin_only(ctx, "delete_boot_profile")
     profile = resolve_profile(uow, ref)
     users = len(uow.ports.list(ListQuery(filters={"boot_profile_id": [profile.id]}, limit=1)))
     users += len(

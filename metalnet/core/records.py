@@ -52,7 +52,7 @@ def to_record(obj: Resource) -> dict[str, Any]:
     record: dict[str, Any] = {name: getattr(obj, name) for name in obj.__dataclass_fields__}
     record["created_at"] = _time(obj.created_at)
     record["updated_at"] = _time(obj.updated_at)
-    if isinstance(obj, Network | Subnet | Port):
+    if isinstance(obj, Tagged):
         record["tags"] = list(obj.tags)
     if isinstance(obj, Subnet):
         record["allocation_pools"] = [[p.start, p.end] for p in obj.allocation_pools]
@@ -117,14 +117,13 @@ def from_record(kind: str, record: dict[str, Any]) -> Resource:
     if kind == "instance":
         data["ports"] = tuple(InstancePort(*p) for p in data["ports"])
         return Instance(**data)
+    if kind == "boot_profile":
+        data["initrds"] = tuple(data["initrds"])
+        return BootProfile(**data)
     data["tags"] = tuple(data.get("tags", ()))
     if kind == "network":
         data["boot_dhcp_opts"] = opts_from_rows(data.get("boot_dhcp_opts", []))
         return Network(**data)
-    if kind == "boot_profile":
-        data["initrds"] = tuple(data["initrds"])
-        data.pop("tags")
-        return BootProfile(**data)
     if kind == "subnet":
         data["allocation_pools"] = tuple(AllocationPool(s, e) for s, e in data["allocation_pools"])
         data["dns_nameservers"] = tuple(data["dns_nameservers"])

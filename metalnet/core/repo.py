@@ -29,7 +29,8 @@ class ListQuery:
         ``fixed_ips.subnet_id`` filter on a port's addresses; ``tags``,
         ``tags-any``, ``not-tags``, ``not-tags-any`` on tags.
     :ivar sorts: (field, ascending) pairs; ``id`` is always the last tie-breaker.
-    :ivar marker: id of the last item of the previous page.
+    :ivar marker: id of the last item of the previous page (``MarkerNotFound``
+        when no item has it).
     :ivar page_reverse: walk backwards from the marker (for "previous" links).
     :ivar visible_to_project: restrict to this project's resources (plus shared
         networks); ``None`` for admins.
@@ -149,7 +150,7 @@ class UnitOfWork(Protocol):
 
     def __enter__(self) -> UnitOfWork: ...
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, exc_type: object, exc: object, traceback: object, /) -> None: ...
 
     def commit(self) -> None:
         """Make the work durable and publish its changes to the feed."""

@@ -41,6 +41,15 @@ def check_revision(obj: Resource, expected: int | None) -> None:
         raise RevisionNumberConstraintFailed(expected=expected, current=obj.revision_number)
 
 
+def admin_only(ctx: RequestContext, action: str) -> None:
+    """Refuse an operator-only action to non-admins.
+
+    :raises PolicyNotAuthorized: the caller is not an admin.
+    """
+    if not ctx.is_admin:
+        raise PolicyNotAuthorized(action=action)
+
+
 def check_admin_only(
     ctx: RequestContext, resource: str, attrs: Iterable[str], admin_only: frozenset[str]
 ) -> None:

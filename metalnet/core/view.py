@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from metalnet.core.boot import BootProfile
 from metalnet.core.model import Hypervisor, Instance, Network, Node, Port, Subnet
@@ -38,6 +39,10 @@ class SubnetInfo:
         return self.network_int <= address <= self.broadcast_int
 
 
+def _oldest_first(resource: Network | Subnet) -> tuple[bool, datetime | None, str]:
+    return (resource.created_at is None, resource.created_at, resource.id)
+
+
 @dataclass
 class BootView:
     """Networks, subnets and ports by the keys the packet path uses.
@@ -56,6 +61,9 @@ class BootView:
     _held: dict[str, dict[int, str]] = field(default_factory=dict)
     _node_by_mac: dict[str, Node] = field(default_factory=dict)
     _hypervisor_by_name: dict[str, Hypervisor] = field(default_factory=dict)
+    # Built on first use after a network or subnet change, not on every packet.
+    _networks_by_physnet: dict[str | None, list[Network]] | None = None
+    _subnets_by_network: dict[str, list[SubnetInfo]] | None = None
 
     # ------------------------------------------------------------------ updates
 
@@ -71,6 +79,8 @@ class BootView:
         self._held.clear()
         self._node_by_mac.clear()
         self._hypervisor_by_name.clear()
+        self._networks_by_physnet = None
+        self._subnets_by_network = None
         for resource in resources:
             self._put(resource)
         self.revision = revision
@@ -106,8 +116,10 @@ class BootView:
             self._hypervisor_by_name[resource.name] = resource
         elif isinstance(resource, Network):
             self.networks[resource.id] = resource
+            self._networks_by_physnet = None
         elif isinstance(resource, Subnet):
             self.subnets[resource.id] = SubnetInfo.of(resource)
+            self._subnets_by_network = None
         else:
             self._remove_port(resource.id)
             self.ports[resource.id] = resource
@@ -123,9 +135,11 @@ class BootView:
     def _remove(self, kind: str, resource_id: str) -> None:
         if kind == "network":
             self.networks.pop(resource_id, None)
+            self._networks_by_physnet = None
         elif kind == "subnet":
             self.subnets.pop(resource_id, None)
             self._held.pop(resource_id, None)
+            self._subnets_by_network = None
         elif kind == "port":
             self._remove_port(resource_id)
         elif kind == "boot_profile":
@@ -193,16 +207,24 @@ class BootView:
         return mac in self._ports_by_mac
 
     def networks_on(self, physical_network: str) -> list[Network]:
-        """Networks on a physical network, oldest first."""
-        found = [n for n in self.networks.values() if n.physical_network == physical_network]
-        found.sort(key=lambda n: (n.created_at is None, n.created_at, n.id))
-        return found
+        """Networks on a physical network, oldest first (shared: callers must not change it)."""
+        index = self._networks_by_physnet
+        if index is None:
+            index = {}
+            for network in sorted(self.networks.values(), key=_oldest_first):
+                index.setdefault(network.physical_network, []).append(network)
+            self._networks_by_physnet = index
+        return index.get(physical_network, [])
 
     def subnets_of(self, network_id: str) -> list[SubnetInfo]:
-        """IPv4 subnets of a network, oldest first."""
-        found = [s for s in self.subnets.values() if s.subnet.network_id == network_id]
-        found.sort(key=lambda s: (s.subnet.created_at is None, s.subnet.created_at, s.subnet.id))
-        return found
+        """IPv4 subnets of a network, oldest first (shared: callers must not change it)."""
+        index = self._subnets_by_network
+        if index is None:
+            index = {}
+            for info in sorted(self.subnets.values(), key=lambda s: _oldest_first(s.subnet)):
+                index.setdefault(info.subnet.network_id, []).append(info)
+            self._subnets_by_network = index
+        return index.get(network_id, [])
 
     def subnet_containing(self, address: int) -> SubnetInfo | None:
         """The DHCP-enabled subnet whose range holds ``address`` (a relay's giaddr)."""

@@ -75,7 +75,6 @@ class Reply:
 
     packet: Packet
     address: tuple[str, int]
-    mac: str
     lease_written: bool = False
 
 
@@ -91,12 +90,17 @@ Outcome = Reply | Drop
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    """Who is asking, and on which network and subnet."""
+    """Who is asking, and on which network and subnet.
+
+    For a port, ``subnet`` is that of its first address on a DHCP-enabled subnet,
+    and ``fixed_ip`` that address.
+    """
 
     mac: str
     network: Network
     subnet: SubnetInfo | None
     port: Port | None
+    fixed_ip: str | None = None
 
 
 def _int_or_none(address: ipaddress.IPv4Address | None) -> int | None:
@@ -160,17 +164,20 @@ class DhcpEngine:
 
     # ------------------------------------------------------------------ entry
 
-    def handle(self, packet: Packet, ingress: Ingress) -> Outcome:
-        """Decide the answer to one request. Never raises for any packet content."""
+    def handle(self, packet: Packet, ingress: Ingress, mac: str | None) -> Outcome:
+        """Decide the answer to one request. Never raises for any packet content.
+
+        :param mac: ``packet.mac``, which the caller has read already (the server
+            orders its batch by it), so it is formatted once per packet.
+        """
         try:
-            return self._handle(packet, ingress)
+            return self._handle(packet, ingress, mac)
         except ValueError as exc:  # WireError (bad option content) is a ValueError
             return Drop(f"malformed:{type(exc).__name__}")
 
-    def _handle(self, packet: Packet, ingress: Ingress) -> Outcome:
+    def _handle(self, packet: Packet, ingress: Ingress, mac: str | None) -> Outcome:
         if packet.op != 1:
             return Drop("not-a-request")
-        mac = packet.mac
         if mac is None:
             return Drop("not-ethernet")
         message_type = packet.message_type
@@ -216,7 +223,7 @@ class DhcpEngine:
         for fixed in port.fixed_ips:
             info = self.view.subnets.get(fixed.subnet_id)
             if info is not None and info.subnet.enable_dhcp:
-                return _Target(mac, network, info, port)
+                return _Target(mac, network, info, port, fixed.ip_address)
         return _Target(mac, network, None, port)
 
     def _network_of_interface(self, networks: list[Network], server_ip: int) -> Network:
@@ -324,7 +331,7 @@ class DhcpEngine:
             options=options,
             file=boot.file,
         )
-        return Reply(reply, _destination(packet, message_type), target.mac, lease_written)
+        return Reply(reply, _destination(packet, message_type), lease_written)
 
     def _nak(self, packet: Packet, ingress: Ingress, target: _Target, why: str) -> Reply:
         reply = reply_for(
@@ -334,7 +341,7 @@ class DhcpEngine:
             # RFC 2131 4.3.2: through a relay, a NAK carries the broadcast bit so the
             # relay broadcasts it (the client's address may be wrong).
             reply = replace(reply, flags=reply.flags | BROADCAST_FLAG)
-        return Reply(reply, _destination(packet, MessageType.NAK), target.mac)
+        return Reply(reply, _destination(packet, MessageType.NAK))
 
     # ------------------------------------------------------------------ addresses
 
@@ -343,12 +350,9 @@ class DhcpEngine:
         assert port is not None
         if not port.admin_state_up:
             return Drop("port-down")
-        if target.subnet is None:
+        if target.fixed_ip is None:
             return Drop("port-without-address")
-        for fixed in port.fixed_ips:
-            if fixed.subnet_id == target.subnet.subnet.id:
-                return _ip_int(fixed.ip_address)
-        return Drop("port-without-address")
+        return _ip_int(target.fixed_ip)
 
     def _pools(self, info: SubnetInfo) -> list[tuple[int, int]]:
         return [(_ip_int(p.start), _ip_int(p.end)) for p in info.subnet.allocation_pools]
@@ -486,7 +490,7 @@ class DhcpEngine:
             if packet.giaddr
             else (_ip_text(packet.ciaddr), CLIENT_PORT)
         )
-        return Reply(reply, address, target.mac)
+        return Reply(reply, address)
 
     def _proxy(
         self, packet: Packet, ingress: Ingress, target: _Target, message_type: MessageType
@@ -521,12 +525,9 @@ class DhcpEngine:
             file=boot.file,
         )
         if ingress.proxy:
-            return Reply(
-                reply,
-                (_ip_text(packet.ciaddr) if packet.ciaddr else BROADCAST, CLIENT_PORT),
-                target.mac,
-            )
-        return Reply(reply, _destination(packet, reply_type), target.mac)
+            address = (_ip_text(packet.ciaddr) if packet.ciaddr else BROADCAST, CLIENT_PORT)
+            return Reply(reply, address)
+        return Reply(reply, _destination(packet, reply_type))
 
     _HANDLERS: dict[int, Callable[[DhcpEngine, Packet, Ingress, _Target], Outcome]] = {
         int(MessageType.DISCOVER): _discover,

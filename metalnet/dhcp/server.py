@@ -170,12 +170,15 @@ class DhcpServer:
             datagrams.append(data)
         return datagrams
 
-    def _prioritised(self, datagrams: list[bytes]) -> list[Packet]:
+    def _prioritised(self, datagrams: list[bytes]) -> list[tuple[Packet, str | None]]:
         """Registered MACs first, then unknown MACs finishing an exchange we began,
-        then new unknown DISCOVERs within the budget (the rest dropped and counted)."""
-        known: list[Packet] = []
-        following: list[Packet] = []
-        discovering: list[Packet] = []
+        then new unknown DISCOVERs within the budget (the rest dropped and counted).
+
+        Each packet comes with its MAC, read here once for the engine too.
+        """
+        known: list[tuple[Packet, str | None]] = []
+        following: list[tuple[Packet, str | None]] = []
+        discovering: list[tuple[Packet, str | None]] = []
         is_known = self.engine.view.is_known
         for data in datagrams:
             try:
@@ -185,11 +188,11 @@ class DhcpServer:
                 continue
             mac = packet.mac
             if mac is not None and is_known(mac):
-                known.append(packet)
+                known.append((packet, mac))
             elif packet.options.get(_MESSAGE_TYPE) == _DISCOVER:
-                discovering.append(packet)
+                discovering.append((packet, mac))
             else:
-                following.append(packet)
+                following.append((packet, mac))
         allowed = self.budget.take(len(discovering), self.clock())
         if allowed < len(discovering):
             self.counters["drop:unknown-flood"] += len(discovering) - allowed
@@ -212,8 +215,8 @@ class DhcpServer:
         """
         self.counters["received"] += len(datagrams)
         after_flush: list[Reply] = []
-        for packet in self._prioritised(datagrams):
-            outcome = self.engine.handle(packet, ingress)
+        for packet, mac in self._prioritised(datagrams):
+            outcome = self.engine.handle(packet, ingress, mac)
             if isinstance(outcome, Drop):
                 self.counters[f"drop:{outcome.reason}"] += 1
             elif outcome.lease_written:
@@ -221,7 +224,7 @@ class DhcpServer:
             else:
                 self._send(sock, outcome)
         if self.engine.leases.pending or after_flush:
-            assert self._journal is not None, "start() first"
+            assert self._journal is not None, "start() or start_journal() first"
             self._journal.submit(
                 self.engine.leases.take_pending(),
                 functools.partial(self._send_durable, sock, after_flush),

@@ -14,7 +14,6 @@ an internal error.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import deque
@@ -67,8 +66,8 @@ def _plain(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def create_discovery_app(
@@ -99,8 +98,8 @@ def create_discovery_app(
         if holder.mac not in inventory.macs:
             return _error(403, f"{address} is leased to {holder.mac}, which the inventory lacks")
         if not limiter.allow(holder.mac):
-            return JSONResponse({"error": "too many inventories from this MAC; retry later"},
-                                status_code=429, headers={"Retry-After": str(int(limiter.window))})
+            return _error(429, "too many inventories from this MAC; retry later",
+                          {"Retry-After": str(int(limiter.window))})
         source = Source(address, holder.mac, holder.network_id)
         try:
             sighting = _plain(await anyio.to_thread.run_sync(sighting_of, holder.mac))
@@ -112,6 +111,6 @@ def create_discovery_app(
                  outcome.status, outcome.machine.name or outcome.machine.id,
                  f" by rule {outcome.rule}" if outcome.rule else "")
         status = 201 if outcome.status in ("discovered", "enrolled", "registered") else 200
-        return JSONResponse(json.loads(json.dumps(outcome.as_dict())), status_code=status)
+        return JSONResponse(outcome.as_dict(), status_code=status)
 
     return Starlette(routes=[Route("/v1/discovery", post, methods=["POST"])])

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from metalnet.core.context import ADMIN
 from metalnet.core.model import Network
+from metalnet.core.nodes import MAX_MACS, create_node
 from metalnet.core.ports import create_ports
 from metalnet.core.profiles import resolve_profile
 from metalnet.core.repo import ListQuery, UnitOfWork
@@ -75,10 +76,8 @@ def create_core_node(
     owner: str | None, firmware: str,
 ) -> str:
     """:class:`NodeSink` over :func:`metalnet.core.nodes.create_node`."""
-    from metalnet.core.nodes import create_node
-
     node = create_node(uow, ADMIN, {
-        "name": name, "macs": [{"mac": m} for m in macs[:16]],
+        "name": name, "macs": [{"mac": m} for m in macs[:MAX_MACS]],
         "boot_profile_id": boot_profile_id, "owner": owner, "firmware": firmware,
     })
     return node.id
@@ -122,10 +121,8 @@ def record(
     port_ids = _ports_of(uow, macs)
     if port_ids:
         machine = dataclasses.replace(machine, state=STATE_REGISTERED, port_ids=tuple(port_ids))
-        repo.add_machine(machine)
-        return Outcome("registered", machine)
     repo.add_machine(machine)
-    return Outcome("discovered", machine)
+    return Outcome(machine.state, machine)
 
 
 def _network(uow: UnitOfWork, ref: str) -> Network:
@@ -217,7 +214,7 @@ class Ingestor:
                 enrolled = enroll(uow, repo, machine, rule.actions, self.nodes, rule.id)
                 uow.commit()
                 return Outcome("enrolled", enrolled, rule.name)
-        except (MetalnetError, NotFound) as exc:
+        except MetalnetError as exc:
             log.warning("discovery: enrolling %s failed: %s", outcome.machine.boot_mac, exc)
             with self.unit_of_work() as uow:
                 repo = self.repo_of(uow)

@@ -56,7 +56,7 @@ def _ping_if_rested(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
     # A connection used within the last second is alive: pinging it on every
     # checkout cost a round trip per API request. One that rested longer may have
     # been cut (database restart, idle timeout), so it is pinged; a dead one is
-    # replaced by the pool. See docs/0006-connection-checks.md.
+    # replaced by the pool. See docs/0006-read-path.md.
     returned_at = record.info.get("returned_at")
     if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE:
         return

@@ -7,40 +7,29 @@ machine record) commits or rolls back as one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from metalnet.discovery.model import DiscoveredMachine
-from metalnet.discovery.rules import Actions, EnrollmentRule, conditions_from, parse_actions
+from metalnet.discovery.rules import EnrollmentRule, conditions_from, parse_actions, rule_as_dict
 from metalnet.errors import Conflict
 from metalnet.store import tables as t
+from metalnet.store.repos import aware
 
 
 class RuleNameTaken(Conflict):
     message_format = "An enrollment rule named {name} exists."
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes for timezone columns.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def _rule(row: Any) -> EnrollmentRule:
     return EnrollmentRule(
         id=row.id, name=row.name, priority=row.priority, enabled=row.enabled,
         description=row.description, conditions=conditions_from(row.conditions),
-        actions=parse_actions(row.actions), created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        actions=parse_actions(row.actions), created_at=aware(row.created_at),
+        updated_at=aware(row.updated_at),
     )
-
-
-def _actions_json(actions: Actions) -> dict[str, Any]:
-    return actions.as_dict()
 
 
 class DiscoveryRepo:
@@ -68,14 +57,8 @@ class DiscoveryRepo:
         return None
 
     def _rule_row(self, rule: EnrollmentRule) -> dict[str, Any]:
-        return {
-            "id": rule.id, "name": rule.name, "description": rule.description,
-            "priority": rule.priority, "enabled": rule.enabled,
-            "conditions": [{"field": c.field, "op": c.op, "value": c.value}
-                           for c in rule.conditions],
-            "actions": _actions_json(rule.actions), "created_at": rule.created_at,
-            "updated_at": rule.updated_at,
-        }
+        # The stored conditions and actions are the API's form, which the parsers read back.
+        return {**rule_as_dict(rule), "created_at": rule.created_at, "updated_at": rule.updated_at}
 
     def add_rule(self, rule: EnrollmentRule) -> None:
         """:raises RuleNameTaken: the name is used."""
@@ -114,8 +97,7 @@ class DiscoveryRepo:
             inventory=row.inventory, sighting=row.sighting, rule_id=row.rule_id,
             node_id=row.node_id, port_ids=tuple(row.port_ids), owner=row.owner,
             boot_profile_id=row.boot_profile_id, attributes=row.attributes,
-            reports=row.reports, first_seen=_aware(row.first_seen) or datetime.now(UTC),
-            last_seen=_aware(row.last_seen) or datetime.now(UTC),
+            reports=row.reports, first_seen=aware(row.first_seen), last_seen=aware(row.last_seen),
         )
 
     def machine(self, machine_id: str) -> DiscoveredMachine | None:

@@ -18,6 +18,8 @@ from sqlalchemy import (
     true,
 )
 
+from metalnet.errors import MarkerNotFound
+
 FilterBuilder = Callable[[Sequence[Any]], ColumnElement[bool]]
 
 
@@ -113,8 +115,14 @@ def ordered_page(
 
 
 def marker_row(spec: ListSpec, connection: Any, marker: str | None) -> Mapping[str, Any] | None:
-    """The stored row of the marker id, or ``None``."""
+    """The stored row of the marker id; ``None`` without a marker.
+
+    :raises MarkerNotFound: no row has that id (a page cannot start after it).
+    """
     if marker is None:
         return None
     row = connection.execute(select(spec.table).where(spec.table.c.id == marker)).first()
-    return None if row is None else row._mapping
+    if row is None:
+        raise MarkerNotFound(id=marker)
+    mapping: Mapping[str, Any] = row._mapping
+    return mapping

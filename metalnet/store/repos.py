@@ -6,7 +6,7 @@ import contextlib
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from sqlalchemy import (
     ColumnElement,
@@ -40,7 +40,13 @@ from metalnet.core.model import (
     Port,
     Subnet,
 )
-from metalnet.core.records import instance_port_record, opts_from_rows, opts_to_rows
+from metalnet.core.records import (
+    Resource,
+    Tagged,
+    instance_port_record,
+    opts_from_rows,
+    opts_to_rows,
+)
 from metalnet.core.repo import ListQuery
 from metalnet.errors import Conflict, IpAddressInUse, MacAddressInUse
 from metalnet.store import tables as t
@@ -63,6 +69,13 @@ def _columns(*names: str) -> dict[str, str]:
     return {name: name for name in (*_STANDARD, *names)}
 
 
+def _plain_spec(table: Any, *names: str) -> ListSpec:
+    """A list spec over plain columns (no tags, no special filters)."""
+    return ListSpec(
+        table, {n: n for n in ("id", "revision_number", "created_at", "updated_at", *names)}, {}
+    )
+
+
 def _tags_text(tags: Iterable[str]) -> str:
     tags = list(tags)
     return f",{','.join(tags)}," if tags else ""
@@ -72,11 +85,31 @@ def _tags_tuple(text: str) -> tuple[str, ...]:
     return tuple(tag for tag in text.split(",") if tag)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite gives naive datetimes back; everything metalnet stores is UTC.
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
+def aware(value: datetime | None) -> datetime | None:
+    """``value`` as UTC: SQLite gives naive datetimes back; everything metalnet stores is UTC."""
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def _times_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        "revision_number": row["revision_number"],
+        "created_at": aware(row["created_at"]),
+        "updated_at": aware(row["updated_at"]),
+    }
+
+
+def _times_to_row(obj: Resource) -> dict[str, Any]:
+    return {
+        "revision_number": obj.revision_number,
+        "created_at": obj.created_at,
+        "updated_at": obj.updated_at,
+    }
 
 
 def _standard_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -86,22 +119,18 @@ def _standard_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
         "name": row["name"],
         "description": row["description"],
         "tags": _tags_tuple(row["tags"]),
-        "revision_number": row["revision_number"],
-        "created_at": _aware(row["created_at"]),
-        "updated_at": _aware(row["updated_at"]),
+        **_times_from_row(row),
     }
 
 
-def _standard_to_row(obj: Network | Subnet | Port) -> dict[str, Any]:
+def _standard_to_row(obj: Tagged) -> dict[str, Any]:
     return {
         "id": obj.id,
         "project_id": obj.project_id,
         "name": obj.name,
         "description": obj.description,
         "tags": _tags_text(obj.tags),
-        "revision_number": obj.revision_number,
-        "created_at": obj.created_at,
-        "updated_at": obj.updated_at,
+        **_times_to_row(obj),
     }
 
 
@@ -219,6 +248,25 @@ class _TableRepo(Generic[T]):
         self.connection.execute(delete(table).where(table.c.id == resource_id))
 
 
+class _LockableRepo(_TableRepo[T]):
+    """A repository whose rows a unit of work can lock until it ends.
+
+    :param lock_rows: take row locks (``SELECT ... FOR UPDATE``, PostgreSQL); SQLite
+        units of work already hold the write lock (``BEGIN IMMEDIATE``).
+    """
+
+    def __init__(self, connection: Connection, lock_rows: bool) -> None:
+        super().__init__(connection)
+        self.lock_rows = lock_rows
+
+    def lock(self, resource_id: str) -> None:
+        if self.lock_rows:
+            table = self.spec.table
+            self.connection.execute(
+                select(table.c.id).where(table.c.id == resource_id).with_for_update()
+            )
+
+
 class SqlNetworkRepo(_TableRepo[Network]):
     """Networks in SQL."""
 
@@ -275,7 +323,7 @@ class SqlNetworkRepo(_TableRepo[Network]):
         ]
 
 
-class SqlSubnetRepo(_TableRepo[Subnet]):
+class SqlSubnetRepo(_LockableRepo[Subnet]):
     """Subnets in SQL."""
 
     spec = ListSpec(
@@ -283,10 +331,6 @@ class SqlSubnetRepo(_TableRepo[Subnet]):
         _columns("network_id", "cidr", "ip_version", "gateway_ip", "enable_dhcp"),
         {},
     )
-
-    def __init__(self, connection: Connection, lock_rows: bool) -> None:
-        super().__init__(connection)
-        self.lock_rows = lock_rows
 
     def visibility(self, project_id: str) -> ColumnElement[bool]:
         shared_network = exists().where(
@@ -325,18 +369,11 @@ class SqlSubnetRepo(_TableRepo[Subnet]):
 
     def for_network(self, network_id: str) -> list[Subnet]:
         statement = (
-            select(t.subnets)
+            self.selection()
             .where(t.subnets.c.network_id == network_id)
             .order_by(t.subnets.c.created_at, t.subnets.c.id)
         )
         return self.from_rows([r._mapping for r in self.connection.execute(statement)])
-
-    def lock(self, subnet_id: str) -> None:
-        # SQLite units of work already hold the write lock (BEGIN IMMEDIATE).
-        if self.lock_rows:
-            self.connection.execute(
-                select(t.subnets.c.id).where(t.subnets.c.id == subnet_id).with_for_update()
-            )
 
 
 def _fixed_ip_filter(field: str) -> Any:
@@ -495,22 +532,7 @@ class SqlPortRepo(_TableRepo[Port]):
 class SqlBootProfileRepo(_TableRepo[BootProfile]):
     """Boot profiles in SQL."""
 
-    spec = ListSpec(
-        t.boot_profiles,
-        {
-            n: n
-            for n in (
-                "id",
-                "name",
-                "project_id",
-                "description",
-                "revision_number",
-                "created_at",
-                "updated_at",
-            )
-        },
-        {},
-    )
+    spec = _plain_spec(t.boot_profiles, "name", "project_id", "description")
 
     def to_row(self, obj: BootProfile) -> dict[str, Any]:
         return {
@@ -523,9 +545,7 @@ class SqlBootProfileRepo(_TableRepo[BootProfile]):
             "cmdline": obj.cmdline,
             "script": obj.script,
             "chain_url": obj.chain_url,
-            "revision_number": obj.revision_number,
-            "created_at": obj.created_at,
-            "updated_at": obj.updated_at,
+            **_times_to_row(obj),
         }
 
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[BootProfile]:
@@ -540,30 +560,13 @@ class SqlBootProfileRepo(_TableRepo[BootProfile]):
                 cmdline=row["cmdline"],
                 script=row["script"],
                 chain_url=row["chain_url"],
-                revision_number=row["revision_number"],
-                created_at=_aware(row["created_at"]),
-                updated_at=_aware(row["updated_at"]),
+                **_times_from_row(row),
             )
             for row in rows
         ]
 
     def conflict(self, exc: IntegrityError, items: Sequence[BootProfile]) -> Conflict:
         return Conflict(reason=f"a boot profile named '{items[0].name}' exists")
-
-
-def _plain_spec(table: Any, *names: str) -> ListSpec:
-    """A list spec over plain columns (no tags, no special filters)."""
-    return ListSpec(
-        table, {n: n for n in ("id", "revision_number", "created_at", "updated_at", *names)}, {}
-    )
-
-
-def _times(row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {
-        "revision_number": row["revision_number"],
-        "created_at": _aware(row["created_at"]),
-        "updated_at": _aware(row["updated_at"]),
-    }
 
 
 class SqlHypervisorRepo(_TableRepo[Hypervisor]):
@@ -580,9 +583,7 @@ class SqlHypervisorRepo(_TableRepo[Hypervisor]):
             "http_boot_url": obj.http_boot_url,
             "physical_networks": list(obj.physical_networks),
             "dhcp_opts": opts_to_rows(obj.dhcp_opts),
-            "revision_number": obj.revision_number,
-            "created_at": obj.created_at,
-            "updated_at": obj.updated_at,
+            **_times_to_row(obj),
         }
 
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Hypervisor]:
@@ -595,7 +596,7 @@ class SqlHypervisorRepo(_TableRepo[Hypervisor]):
                 http_boot_url=row["http_boot_url"],
                 physical_networks=tuple(row["physical_networks"]),
                 dhcp_opts=opts_from_rows(row["dhcp_opts"]),
-                **_times(row),
+                **_times_from_row(row),
             )
             for row in rows
         ]
@@ -617,14 +618,12 @@ class SqlHypervisorRepo(_TableRepo[Hypervisor]):
     def heartbeats(self) -> dict[str, Heartbeat]:
         rows = self.connection.execute(select(t.hypervisor_heartbeats))
         return {
-            row.hypervisor_id: Heartbeat(
-                row.hypervisor_id, _aware(row.at) or row.at, row.view_revision
-            )
+            row.hypervisor_id: Heartbeat(row.hypervisor_id, aware(row.at), row.view_revision)
             for row in rows
         }
 
 
-class SqlNodeRepo(_TableRepo[Node]):
+class SqlNodeRepo(_LockableRepo[Node]):
     """Nodes in SQL; their MACs in ``node_macs`` (unique: one node per MAC)."""
 
     children = (t.node_macs, "node_id")
@@ -632,10 +631,6 @@ class SqlNodeRepo(_TableRepo[Node]):
     spec = _plain_spec(
         t.nodes, "name", "state", "owner", "effective_owner", "boot_profile_id", "instance_id"
     )
-
-    def __init__(self, connection: Connection, lock_rows: bool) -> None:
-        super().__init__(connection)
-        self.lock_rows = lock_rows
 
     def to_row(self, obj: Node) -> dict[str, Any]:
         return {
@@ -649,9 +644,7 @@ class SqlNodeRepo(_TableRepo[Node]):
             "state": obj.state,
             "error_reason": obj.error_reason,
             "instance_id": obj.instance_id,
-            "revision_number": obj.revision_number,
-            "created_at": obj.created_at,
-            "updated_at": obj.updated_at,
+            **_times_to_row(obj),
         }
 
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Node]:
@@ -678,7 +671,7 @@ class SqlNodeRepo(_TableRepo[Node]):
                 state=row["state"],
                 error_reason=row["error_reason"],
                 instance_id=row["instance_id"],
-                **_times(row),
+                **_times_from_row(row),
             )
             for row in rows
         ]
@@ -704,15 +697,8 @@ class SqlNodeRepo(_TableRepo[Node]):
 
     def by_macs(self, macs: Sequence[str]) -> list[Node]:
         owners = select(t.node_macs.c.node_id).where(t.node_macs.c.mac.in_(list(macs)))
-        statement = select(t.nodes).where(t.nodes.c.id.in_(owners)).order_by(t.nodes.c.id)
+        statement = self.selection().where(t.nodes.c.id.in_(owners)).order_by(t.nodes.c.id)
         return self.from_rows([r._mapping for r in self.connection.execute(statement)])
-
-    def lock(self, node_id: str) -> None:
-        # SQLite units of work already hold the write lock (BEGIN IMMEDIATE).
-        if self.lock_rows:
-            self.connection.execute(
-                select(t.nodes.c.id).where(t.nodes.c.id == node_id).with_for_update()
-            )
 
 
 class SqlInstanceRepo(_TableRepo[Instance]):
@@ -730,9 +716,7 @@ class SqlInstanceRepo(_TableRepo[Instance]):
             "status": obj.status,
             "fault": obj.fault,
             "ports": [instance_port_record(p) for p in obj.ports],
-            "revision_number": obj.revision_number,
-            "created_at": obj.created_at,
-            "updated_at": obj.updated_at,
+            **_times_to_row(obj),
         }
 
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Instance]:
@@ -746,7 +730,7 @@ class SqlInstanceRepo(_TableRepo[Instance]):
                 status=row["status"],
                 fault=row["fault"],
                 ports=tuple(InstancePort(*p) for p in row["ports"]),
-                **_times(row),
+                **_times_from_row(row),
             )
             for row in rows
         ]

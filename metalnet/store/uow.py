@@ -80,8 +80,7 @@ class SqlUnitOfWork:
         self.instances = SqlInstanceRepo(connection)
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        exc = exc_info[1] if len(exc_info) > 1 else None
+    def __exit__(self, _exc_type: object, exc: object, _traceback: object, /) -> None:
         try:
             if self.transaction.is_active:
                 self.transaction.rollback()

@@ -196,15 +196,6 @@ def assets(capsys, *args: str) -> tuple[int, str, str]:
     return status, out, err
 
 
-@pytest.fixture
-def loaders(tmp_path: Path) -> Path:
-    directory = tmp_path / "loaders"
-    directory.mkdir()
-    (directory / "undionly.kpxe").write_bytes(b"bios loader")
-    (directory / "ipxe.efi").write_bytes(b"efi loader")
-    return directory
-
-
 def test_assets_missing_required_exits_1(capsys, tmp_path: Path, loaders: Path) -> None:
     boot = tmp_path / "boot"
     status, out, err = assets(capsys, "--boot-dir", str(boot), "--bootloader-dir", str(loaders),

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from metalnet.core.boot import BootProfile
+from metalnet.core.model import (
+    ExtraDhcpOpt,
+    Heartbeat,
+    Hypervisor,
+    Instance,
+    InstancePort,
+    Node,
+    NodeMac,
+)
 from metalnet.core.records import from_record, to_record
 from metalnet.core.repo import ListQuery
-from metalnet.errors import IpAddressInUse, MacAddressInUse
+from metalnet.errors import Conflict, IpAddressInUse, MacAddressInUse
 from metalnet.store.store import Store
 from tests.factories import make_network, make_port, make_subnet
 
@@ -274,6 +285,65 @@ def test_change_feed_orders_and_carries_bodies(seeded):
     assert seen == [revisions[1], revisions[2]]
     assert store.feed.changes_since(revisions[0], limit=1)[0].revision == revisions[1]
     assert store.feed.changes_since(revisions[-1]) == []
+
+
+def test_compute_resources_round_trip(store_backend: Store):
+    now = datetime.now(UTC).replace(microsecond=0)
+    times = {"created_at": now, "updated_at": now}
+    profile = BootProfile(
+        id=str(uuid.uuid4()), name="deploy", project_id="ops", kernel="vmlinuz",
+        initrds=("i1", "i2"), cmdline="quiet", **times,
+    )
+    hypervisor = Hypervisor(
+        id=str(uuid.uuid4()), name="hv1", boot_address="198.18.0.2", physical_networks=("ctl",),
+        dhcp_opts=(ExtraDhcpOpt("bootfile-name", "ipxe.efi"),), **times,
+    )
+    node = Node(
+        id=str(uuid.uuid4()), name="n1", owner="hv1", boot_profile_id=profile.id,
+        macs=(NodeMac("02:00:00:00:01:02", "sw1", "Eth1/2"), NodeMac("02:00:00:00:01:01")),
+        **times,
+    )
+    instance = Instance(
+        id=str(uuid.uuid4()), name="i1", project_id="p1", node_id=node.id,
+        ports=(InstancePort("port-1", "net-1", "02:00:00:00:01:01", True, "ctl", "sw1",
+                            "Eth1/1", 100),),
+        **times,
+    )
+    with store_backend.unit_of_work() as uow:
+        uow.boot_profiles.add_many([profile])
+        uow.hypervisors.add_many([hypervisor])
+        uow.nodes.add_many([node])
+        uow.instances.add_many([instance])
+        uow.hypervisors.beat(Heartbeat(hypervisor.id, now, 3))
+        uow.hypervisors.beat(Heartbeat(hypervisor.id, now + timedelta(seconds=1), 4))
+        uow.commit()
+    with store_backend.unit_of_work(readonly=True) as uow:
+        assert uow.boot_profiles.by_name("deploy") == profile
+        assert uow.hypervisors.get(hypervisor.id) == hypervisor
+        assert uow.hypervisors.heartbeats() == {
+            hypervisor.id: Heartbeat(hypervisor.id, now + timedelta(seconds=1), 4)
+        }
+        assert uow.nodes.get(node.id) == node  # MACs keep their order
+        assert uow.nodes.by_macs(["02:00:00:00:01:01", "02:ff:ff:ff:ff:ff"]) == [node]
+        assert uow.instances.get(instance.id) == instance
+
+    rewired = dataclasses.replace(node, macs=(NodeMac("02:00:00:00:01:03"),))
+    with store_backend.unit_of_work() as uow:
+        uow.nodes.lock(node.id)
+        uow.nodes.update(rewired)
+        uow.commit()
+    other = Node(id=str(uuid.uuid4()), name="n2", macs=(NodeMac("02:00:00:00:01:03"),), **times)
+    with store_backend.unit_of_work() as uow, pytest.raises(Conflict):
+        uow.nodes.add_many([other])
+    with store_backend.unit_of_work() as uow:
+        assert uow.nodes.get(node.id) == rewired
+        assert uow.nodes.by_macs(["02:00:00:00:01:01"]) == []
+        uow.instances.delete(instance.id)
+        uow.nodes.delete(node.id)
+        uow.commit()
+    with store_backend.unit_of_work(readonly=True) as uow:
+        assert uow.nodes.get(node.id) is None
+        assert uow.nodes.by_macs(["02:00:00:00:01:03"]) == []
 
 
 def test_records_round_trip():

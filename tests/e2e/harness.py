@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from metalnet.wire.dhcp4 import Packet
-from tests.support.netns import MetalnetInNamespace, NetnsLab
+from tests.support.netns import MetalnetInNamespace, NetnsLab, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "scripts" / "build-discovery-image.sh"
@@ -176,14 +176,12 @@ class Vm:
         self.monitor_command("system_reset")
 
     def monitor_command(self, command: str) -> None:
-        def send() -> None:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(5)
-                sock.connect(str(self.monitor))
-                sock.sendall(command.encode() + b"\n")
-                time.sleep(0.3)
-
-        send()
+        """Send one command to the QEMU monitor."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.monitor))
+            sock.sendall(command.encode() + b"\n")
+            time.sleep(0.3)
 
     def wait_for(self, marker: str, timeout: float, since: int = 0) -> float:
         """Seconds from power-on until ``marker`` shows on the console (after offset ``since``).
@@ -336,14 +334,11 @@ class PxeLab:
 
     def wait(self, predicate: Callable[[], Any], timeout: float, what: str,
              vm: Vm | None = None) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(self.report(f"{what}: not within {timeout:.0f} s", vm))
-            time.sleep(0.25)
+        """:func:`~tests.support.netns.wait_until`, failing with :meth:`report`."""
+        try:
+            return wait_until(predicate, timeout, interval=0.25, what=what)
+        except AssertionError as exc:
+            raise AssertionError(self.report(str(exc), vm)) from None
 
     def report(self, headline: str, vm: Vm | None = None) -> str:
         """A failure message: the headline, the VM's console and QEMU output, metalnet's log."""

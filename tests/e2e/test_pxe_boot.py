@@ -97,20 +97,12 @@ def discover_and_enroll(lab: PxeLab, mac: str, uefi: bool = False) -> dict[str, 
     assert response.status_code == 201, response.text
 
     vm = lab.vm(mac, uefi=uefi)
-
-    def enrolled() -> dict[str, object] | None:
-        # The inventory is committed first and the rule enrolls it in a second
-        # transaction: wait until that has ended, enrolled or with an enroll_error.
-        found = lab.api.get("/v1/discovered", params={"mac": mac}).json()["discovered"]
-        if not found:
-            return None
-        machine: dict[str, Any] = found[0]
-        settled = machine["state"] != "discovered" or "enroll_error" in machine["attributes"]
-        return machine if settled else None
-
-    machine = lab.wait(enrolled, BOOT_TIMEOUT, "the inventory at /v1/discovered", vm)
-    inventory_at = time.monotonic() - vm.powered_on
-    vm.wait_for(POSTED, 30)
+    # The agent prints the marker once its post is answered, and the answer comes
+    # after the inventory is recorded and the rules have enrolled it (or failed to).
+    inventory_at = vm.wait_for(POSTED, BOOT_TIMEOUT)
+    found = lab.api.get("/v1/discovered", params={"mac": mac}).json()["discovered"]
+    assert len(found) == 1, lab.report(f"/v1/discovered?mac={mac} lists {found}", vm)
+    machine: dict[str, Any] = found[0]
 
     # DHCP: a pool address; boot files: the discovery profile's, fetched by that address.
     acks = lab.replies_to(mac, int(MessageType.ACK))

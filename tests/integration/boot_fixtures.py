@@ -1,6 +1,6 @@
 """Helpers for the TFTP and HTTP boot integration tests (loopback only).
 
-``boot_tree``      a boot directory with test files, a symlink leading out and a secret outside
+``make_boot_tree`` a boot directory with test files, a symlink leading out and a secret outside
 ``tftp_server``    a :class:`TftpServer` on 127.0.0.1 with short timers (an async context manager)
 ``TftpClient``     a small RFC 1350/2347/7440 client over a Python UDP socket, with optional loss
 ``run``            runs an external client without blocking the event loop the servers run in
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import random
 import shutil
 import socket
@@ -25,7 +24,7 @@ import pytest
 from metalnet.boot.sources import FileSource, StaticRoot
 from metalnet.boot.tftp_config import TftpConfig
 from metalnet.boot.tftp_server import TftpServer
-from metalnet.wire.tftp.packet import ACK, DATA, ERROR, OACK, RRQ, WRQ, Mode, from_wire
+from metalnet.wire.tftp.packet import ACK, DATA, ERROR, OACK, RRQ, Mode, Packet, from_wire
 
 FAST = TftpConfig(
     retransmit_timeout=0.05,
@@ -39,7 +38,6 @@ FAST = TftpConfig(
 class BootTree:
     root: Path
     files: dict[str, bytes]
-    secret: Path
 
 
 def make_boot_tree(base: Path) -> BootTree:
@@ -60,7 +58,7 @@ def make_boot_tree(base: Path) -> BootTree:
     secret = base / "secret"
     secret.write_bytes(b"top secret\n")
     (root / "escape").symlink_to(secret)
-    return BootTree(root, files, secret)
+    return BootTree(root, files)
 
 
 @asynccontextmanager
@@ -138,12 +136,12 @@ class TftpClient:
     def close(self) -> None:
         self.sock.close()
 
-    def send(self, data: bytes, to: tuple[str, int] | None = None) -> None:
+    def send(self, data: bytes) -> None:
         if self._loss and self._rng.random() < self._loss:
             return
-        self.sock.sendto(data, to or self.peer or self.server)
+        self.sock.sendto(data, self.peer or self.server)
 
-    async def receive(self, timeout: float = 2.0) -> DATA | ACK | ERROR | OACK | RRQ | WRQ:
+    async def receive(self, timeout: float = 2.0) -> Packet:
         """The next datagram, decoded; remembers the server's TID from the first one."""
         loop = asyncio.get_running_loop()
         while True:
@@ -154,7 +152,7 @@ class TftpClient:
                 self.peer = addr
             return from_wire(data)
 
-    async def request(self, data: bytes) -> DATA | ACK | ERROR | OACK | RRQ | WRQ:
+    async def request(self, data: bytes) -> Packet:
         self.sock.sendto(data, self.server)
         return await self.receive()
 
@@ -208,10 +206,6 @@ class TftpClient:
         raise AssertionError("no end of transfer")
 
 
-def write_request(filename: str) -> bytes:
-    return WRQ(filename).to_wire()
-
-
 def raw_request(*strings: bytes) -> bytes:
     """An RRQ built by hand from NUL-terminated ``strings`` (to send what the codec refuses)."""
     return struct.pack("!H", 1) + b"".join(s + b"\0" for s in strings)
@@ -221,5 +215,4 @@ def free_tcp_socket() -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    os.set_inheritable(sock.fileno(), False)
     return sock

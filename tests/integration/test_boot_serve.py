@@ -62,6 +62,11 @@ class Boot:
     def api(self) -> NamespaceHttp:
         return self.site.api
 
+    @property
+    def dashed_mac(self) -> str:
+        """The MAC as pxelinux and grub file names write it (and as tftp-hpa can ask for it)."""
+        return self.mac.replace(":", "-")
+
     def run(self, argv: list[str], timeout: float = 30.0) -> Any:
         return self.site.lab.run(self.ns, argv, timeout=timeout)
 
@@ -154,12 +159,12 @@ def test_tftp_serves_undionly_byte_exact(boot: Boot) -> None:
 
 
 def test_tftp_serves_the_rendered_pxelinux_config(boot: Boot) -> None:
-    output, data = boot.tftp(f"pxelinux.cfg/01-{boot.mac.replace(':', '-')}")
+    output, data = boot.tftp(f"pxelinux.cfg/01-{boot.dashed_mac}")
     assert data is not None, output
     text = data.decode()
     assert "  KERNEL images/kernel.bin\n" in text
     assert "  APPEND initrd=images/initrd.img console=ttyS0 ip=dhcp\n" in text
-    output, data = boot.tftp(f"grub.cfg-01-{boot.mac.replace(':', '-')}")
+    output, data = boot.tftp(f"grub.cfg-01-{boot.dashed_mac}")
     assert data is not None and b"linux /images/kernel.bin console=ttyS0" in data, output
 
 
@@ -167,7 +172,7 @@ def test_http_serves_the_chain_and_the_machine_script(boot: Boot) -> None:
     status, body = boot.curl(f"{HTTP}/boot.ipxe")
     assert status == "200" and body == b"#!ipxe\nchain /boot/${mac:hexhyp}.ipxe\n"
     # iPXE expands ${mac:hexhyp} to lower-case, dash-separated hex; colons work too.
-    status, body = boot.curl(f"{HTTP}/boot/{boot.mac.replace(':', '-')}.ipxe")
+    status, body = boot.curl(f"{HTTP}/boot/{boot.dashed_mac}.ipxe")
     assert status == "200"
     assert boot.curl(f"{HTTP}/boot/{boot.mac}.ipxe") == (status, body)
     script = body.decode()
@@ -175,7 +180,7 @@ def test_http_serves_the_chain_and_the_machine_script(boot: Boot) -> None:
     assert ("kernel /images/kernel.bin initrd=initrd.img console=ttyS0 ip=dhcp\n"
             "initrd /images/initrd.img\nboot || goto failed\n") in script
     # The same script over TFTP (dashes: tftp-hpa reads "get a:b" as host:file).
-    output, data = boot.tftp(f"boot/{boot.mac.replace(':', '-')}.ipxe")
+    output, data = boot.tftp(f"boot/{boot.dashed_mac}.ipxe")
     assert data == body, output
     # And what the script loads, byte-exact.
     status, body = boot.curl(f"{HTTP}/images/kernel.bin")
@@ -223,7 +228,7 @@ def test_changing_the_port_profile_changes_the_script_at_once(boot: Boot) -> Non
         waited = max(waited, _wait_for_script(boot, http, "198.18.30.9/other.ipxe", 1.0))
         boot.api.update("ports", boot.port["id"], {"boot_profile": "deploy"})
         _wait_for_script(boot, http, "kernel /images/kernel.bin", 1.0)
-        _, data = boot.tftp(f"pxelinux.cfg/01-{boot.mac.replace(':', '-')}")
+        _, data = boot.tftp(f"pxelinux.cfg/01-{boot.dashed_mac}")
         assert data is not None and b"KERNEL images/kernel.bin" in data
         assert boot.site.server.pid == pid and boot.site.server.alive()  # no restart
         assert waited < 1.0

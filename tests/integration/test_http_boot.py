@@ -11,10 +11,10 @@ import uvicorn
 
 from metalnet.boot.http import create_boot_app
 from metalnet.boot.sources import StaticRoot
+from metalnet.http_server import BackgroundServer
 from tests.integration.boot_fixtures import (
     BootTree,
     free_tcp_socket,
-    make_boot_tree,
     require,
     run,
     sha256,
@@ -24,26 +24,18 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> BootTree:
-    return make_boot_tree(tmp_path)
-
-
-@pytest.fixture
 async def base_url(tree: BootTree) -> AsyncIterator[str]:
     sock = free_tcp_socket()
     config = uvicorn.Config(
         create_boot_app(StaticRoot(tree.root)), log_level="warning", lifespan="off"
     )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
+    server = BackgroundServer(config)
     async with asyncio.timeout(10):
-        while not server.started:
-            await asyncio.sleep(0.01)
+        await server.start([sock])
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
-        server.should_exit = True
-        await task
+        await server.stop()
         sock.close()
 
 

@@ -47,12 +47,12 @@ def lab() -> Iterator[Lab]:
             address = f"198.18.40.{i + 1}"
             ns, iface = lab.client_on_bridge(switch, bridge, f"m{i}", random_mac())
             lab.add_address(ns, iface, f"{address}/24")
-            port = _bridge_ports(lab, switch)[-1]
+            port = _bridge_ports(switch)[-1]
             machines.append((port, ns, address))
         yield lab, switch, machines, filtering
 
 
-def _bridge_ports(lab: NetnsLab, ns: str) -> list[str]:
+def _bridge_ports(ns: str) -> list[str]:
     done = subprocess.run(["bridge", "-n", ns, "-j", "link", "show"], capture_output=True,
                           text=True, check=True)
     return [link["ifname"] for link in json.loads(done.stdout)]

@@ -6,6 +6,7 @@ Each test is skipped when its client is not installed.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,6 @@ from metalnet.boot.tftp_config import TftpConfig
 from tests.integration.boot_fixtures import (
     FAST,
     BootTree,
-    make_boot_tree,
     require,
     run,
     sha256,
@@ -24,11 +24,6 @@ from tests.integration.boot_fixtures import (
 pytestmark = pytest.mark.integration
 
 FILES = ["big.bin", "blocks.bin", "empty.bin", "small.txt", "sub/nested.bin"]
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> BootTree:
-    return make_boot_tree(tmp_path)
 
 
 def tftp_hpa(port: int, remote: str, local: Path) -> list[str]:
@@ -56,16 +51,16 @@ def curl(port: int, remote: str, local: Path, *extra: str) -> list[str]:
     return [require("curl"), "-sS", "-o", str(local), *extra, f"tftp://127.0.0.1:{port}/{remote}"]
 
 
-CLIENTS = {
-    "tftp-hpa": lambda port, remote, local: tftp_hpa(port, remote, local),
-    "atftp": lambda port, remote, local: atftp(port, remote, local),
+CLIENTS: dict[str, Callable[[int, str, Path], list[str]]] = {
+    "tftp-hpa": tftp_hpa,
+    "atftp": atftp,
     "atftp-blksize-tsize": lambda port, remote, local: atftp(
         port, remote, local, "blksize 1468", "tsize 0"
     ),
     "atftp-windowsize": lambda port, remote, local: atftp(
         port, remote, local, "blksize 1468", "windowsize 16", "tsize 0"
     ),
-    "curl": lambda port, remote, local: curl(port, remote, local),
+    "curl": curl,
     "curl-blksize": lambda port, remote, local: curl(port, remote, local, "--tftp-blksize", "1468"),
 }
 

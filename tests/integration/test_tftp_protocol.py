@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 import pytest
 
 from metalnet.boot import events
 from metalnet.boot.tftp_config import TftpConfig
-from metalnet.wire.tftp.packet import ACK, DATA, ERROR, OACK, RRQ, ErrorCode, Mode
+from metalnet.boot.tftp_server import TftpServer
+from metalnet.wire.tftp.packet import ACK, DATA, ERROR, OACK, RRQ, WRQ, ErrorCode, Mode, Packet
 from tests.integration.boot_fixtures import (
     BootTree,
     EventLog,
     TftpClient,
-    make_boot_tree,
     raw_request,
     tftp_server,
-    write_request,
 )
+from tests.support.waits import until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> BootTree:
-    return make_boot_tree(tmp_path)
 
 
 async def test_fetch_without_options(tree: BootTree) -> None:
@@ -41,7 +33,7 @@ async def test_fetch_without_options(tree: BootTree) -> None:
 @pytest.mark.parametrize(
     ("request_bytes", "code"),
     [
-        (write_request("small.txt"), ErrorCode.ACCESS_VIOLATION),
+        (WRQ("small.txt").to_wire(), ErrorCode.ACCESS_VIOLATION),
         (RRQ("../secret").to_wire(), ErrorCode.ACCESS_VIOLATION),
         (RRQ("sub/../../secret").to_wire(), ErrorCode.ACCESS_VIOLATION),
         (RRQ("escape").to_wire(), ErrorCode.ACCESS_VIOLATION),
@@ -124,7 +116,7 @@ async def test_ovmf_size_probe_then_download(tree: BootTree) -> None:
                 )
             )
             client.send(ERROR(ErrorCode.OPTION_REFUSED, "").to_wire())
-            await _until(lambda: server.counters.transfers_aborted_by_client == 1)
+            await until(lambda: server.counters.transfers_aborted_by_client == 1)
         finally:
             client.close()
         second = TftpClient(server.address)
@@ -133,7 +125,7 @@ async def test_ovmf_size_probe_then_download(tree: BootTree) -> None:
         finally:
             second.close()
         assert data == tree.files["big.bin"]
-        await _until(lambda: server.counters.transfers_completed == 1)
+        await until(lambda: server.counters.transfers_completed == 1)
         counters = server.counters
         assert counters.transfers_aborted_by_client == 1
         assert counters.transfers_failed == 0
@@ -159,15 +151,20 @@ async def test_lossy_network_still_byte_exact(
         assert server.counters.retransmits > 0
 
 
+async def _first_replies(server: TftpServer, count: int) -> list[Packet]:
+    """What ``count`` clients, each on its own port, get first for a read request."""
+    clients = [TftpClient(server.address) for _ in range(count)]
+    try:
+        return [await c.request(RRQ("big.bin").to_wire()) for c in clients]
+    finally:
+        for c in clients:
+            c.close()
+
+
 async def test_session_limit_per_client(tree: BootTree) -> None:
     config = TftpConfig(retransmit_timeout=1, max_sessions_per_client=2)
     async with tftp_server(tree.root, config) as server:
-        clients = [TftpClient(server.address) for _ in range(3)]
-        try:
-            replies = [await c.request(RRQ("big.bin").to_wire()) for c in clients]
-        finally:
-            for c in clients:
-                c.close()
+        replies = await _first_replies(server, 3)
         assert [type(r) for r in replies] == [DATA, DATA, ERROR]
         assert replies[2] == ERROR(ErrorCode.NOT_DEFINED, "too many client sessions")
         assert server.counters.drops == {"too-many-client-sessions": 1}
@@ -176,12 +173,7 @@ async def test_session_limit_per_client(tree: BootTree) -> None:
 async def test_total_session_limit(tree: BootTree) -> None:
     config = TftpConfig(retransmit_timeout=1, max_sessions=1)
     async with tftp_server(tree.root, config) as server:
-        clients = [TftpClient(server.address) for _ in range(2)]
-        try:
-            replies = [await c.request(RRQ("big.bin").to_wire()) for c in clients]
-        finally:
-            for c in clients:
-                c.close()
+        replies = await _first_replies(server, 2)
         assert replies[1] == ERROR(ErrorCode.NOT_DEFINED, "too many sessions")
 
 
@@ -194,7 +186,7 @@ async def test_idle_session_times_out(tree: BootTree) -> None:
             assert await client.request(RRQ("big.bin").to_wire()) == DATA(
                 1, tree.files["big.bin"][:512]
             )
-            await _until(lambda: server.session_count == 0)
+            await until(lambda: server.session_count == 0)
         finally:
             client.close()
         assert server.counters.transfers_failed == 1
@@ -209,7 +201,7 @@ async def test_duplicate_request_is_ignored(tree: BootTree) -> None:
             request = RRQ("big.bin").to_wire()
             await client.request(request)
             client.sock.sendto(request, server.address)
-            await _until(lambda: server.counters.drops.get("duplicate-request") == 1)
+            await until(lambda: server.counters.drops.get("duplicate-request") == 1)
             assert server.session_count == 1
         finally:
             client.close()
@@ -228,8 +220,3 @@ async def test_garbage_does_not_stop_the_listener(tree: BootTree) -> None:
         assert server.counters.drops["not-a-request"] == 1
 
 
-async def _until(condition: object, timeout: float = 5.0) -> None:
-    assert callable(condition)
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)

@@ -16,9 +16,8 @@ in ``__exit__``, even on failure) deletes every link; nothing is added to the
 host's own namespace.
 
 Sockets and HTTP clients "inside" a namespace are created on a thread that has
-joined the namespace with ``setns(2)``: a socket belongs to the namespace it was
-created in, whatever thread uses it later. Python 3.11 has no ``os.setns``, so
-libc's is called through ctypes.
+joined the namespace with ``setns(2)`` (:func:`metalnet.cli.lab.enter_namespace`):
+a socket belongs to the namespace it was created in, whatever thread uses it later.
 
 On top of these, for the DHCP tests:
 
@@ -41,7 +40,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import ctypes
 import ipaddress
 import os
 import secrets
@@ -50,7 +48,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,13 +57,12 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.support.server import METALNET
+from metalnet.cli.lab import enter_namespace, in_namespace
+from tests.support.server import ServerProcess, serve_argv, stop_process
 
 T = TypeVar("T")
 
-CLONE_NEWNET = 0x40000000
 BENCH_NET = ipaddress.IPv4Network("198.18.0.0/15")
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def skip_unless_netns(*binaries: str) -> None:
@@ -81,37 +77,6 @@ def skip_unless_netns(*binaries: str) -> None:
 def _check_address(cidr: str) -> None:
     if ipaddress.IPv4Interface(cidr).ip not in BENCH_NET:
         raise ValueError(f"{cidr}: tests only use 198.18.0.0/15")
-
-
-def _enter(namespace: str) -> None:
-    """Move the calling thread into ``namespace`` (its network namespace only)."""
-    fd = os.open(f"/run/netns/{namespace}", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if _libc.setns(fd, CLONE_NEWNET) != 0:
-            errno = ctypes.get_errno()
-            raise OSError(errno, f"setns {namespace}: {os.strerror(errno)}")
-    finally:
-        os.close(fd)
-
-
-def in_namespace(namespace: str, function: Callable[[], T]) -> T:
-    """Run ``function`` on a short-lived thread inside ``namespace``; its result."""
-    result: list[Any] = []
-
-    def target() -> None:
-        try:
-            _enter(namespace)
-            result.append((True, function()))
-        except BaseException as exc:  # handed back to the caller
-            result.append((False, exc))
-
-    thread = threading.Thread(target=target, name=f"netns-{namespace}")
-    thread.start()
-    thread.join()
-    ok, value = result[0]
-    if not ok:
-        raise value
-    return value  # type: ignore[no-any-return]
 
 
 def udp_socket(
@@ -149,7 +114,7 @@ class NamespaceHttp:
     def __init__(self, namespace: str, base_url: str, timeout: float = 10.0) -> None:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix=f"http-{namespace}",
-            initializer=_enter, initargs=(namespace,),
+            initializer=enter_namespace, initargs=(namespace,),
         )
         self._client = self._pool.submit(
             lambda: httpx.Client(base_url=base_url, timeout=timeout)
@@ -255,8 +220,7 @@ class NetnsLab:
         if mac is not None:
             self.ip("link", "set", dev, "address", mac, namespace=ns)
         if address is not None:
-            _check_address(address)
-            self.ip("addr", "add", address, "dev", dev, namespace=ns)
+            self.add_address(ns, dev, address)
         self.ip("link", "set", dev, "up", namespace=ns)
 
     def bridge(self, ns: str, address: str | None = None) -> str:
@@ -277,15 +241,8 @@ class NetnsLab:
         self.ip("link", "set", port, "master", bridge, namespace=bridge_ns)
         return ns, client
 
-    def remove_namespace(self, ns: str) -> None:
-        """Delete one namespace of the lab now (its links and leftover processes too)."""
-        if ns in self.namespaces:
-            with contextlib.suppress(Exception):
-                self._kill_leftovers(ns)
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
-            self.namespaces.remove(ns)
-
     def add_address(self, ns: str, dev: str, address: str) -> None:
+        """Add ``address`` (CIDR, in 198.18.0.0/15) to ``dev`` in ``ns``."""
         _check_address(address)
         self.ip("addr", "add", address, "dev", dev, namespace=ns)
 
@@ -315,20 +272,7 @@ class NetnsLab:
         self._processes.append(process)
         return process
 
-    @staticmethod
-    def stop(
-        process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, grace: float = 5.0
-    ) -> None:
-        """Signal one process by PID, wait, SIGKILL it after ``grace`` seconds."""
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, sig)
-            try:
-                process.wait(grace)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGKILL)
-                process.wait(5)
+    stop = staticmethod(stop_process)
 
     def close(self) -> None:
         """Stop the lab's processes, then delete its namespaces (and so its links)."""
@@ -395,10 +339,9 @@ class MetalnetInNamespace:
         self.extra_args = extra_args
         self.api_port = api_port
         self.url = f"http://127.0.0.1:{api_port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: ServerProcess | None = None
         self.api: NamespaceHttp | None = None
         self.log_path = workdir / "serve.log"
-        self._log: Any = None
 
     def __enter__(self) -> MetalnetInNamespace:
         self.start()
@@ -413,63 +356,46 @@ class MetalnetInNamespace:
         return self.process.pid
 
     def log_tail(self, limit: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-limit:]
-        except OSError:
-            return ""
+        return self.process.log_tail(limit) if self.process is not None else ""
 
     def start(self, ready_timeout: float = 30.0) -> None:
-        """Start the server and wait until the API answers (and DHCP sockets are open)."""
+        """Start the server and wait until the API answers (and DHCP sockets are open).
+
+        :raises tests.support.server.ServerError: it did not come up (it is stopped).
+        """
         self.workdir.mkdir(parents=True, exist_ok=True)
-        args = [str(METALNET), "serve", "--listen", f"127.0.0.1:{self.api_port}",
-                "--state-dir", str(self.state_dir), *self.extra_args]
+        argv = serve_argv(self.api_port, self.state_dir, *self.extra_args)
         for physnet, iface in self.interfaces.items():
-            args += ["--interface", f"{physnet}:{iface}"]
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = self.lab.spawn(self.ns, args, stdout=self._log, stderr=subprocess.STDOUT)
+            argv += ["--interface", f"{physnet}:{iface}"]
+        with open(self.log_path, "ab") as log:
+            popen = self.lab.spawn(self.ns, argv, stdout=log, stderr=subprocess.STDOUT)
+        self.process = ServerProcess(self.url, popen, self.log_path)
         if self.api is None:
             self.api = NamespaceHttp(self.ns, self.url)
-        deadline = time.monotonic() + ready_timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"metalnet serve exited {self.process.returncode}:\n"
-                                   f"{self.log_tail()}")
-            try:
-                if self.api.get("/", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"metalnet serve did not answer in {ready_timeout} s:\n"
-                                   f"{self.log_tail()}")
-            time.sleep(0.05)
+        try:
+            self.process.wait_ready(ready_timeout, get=self.api.get)
+        except BaseException:
+            self.stop()
+            raise
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.process is not None and self.process.alive()
 
     def kill(self) -> None:
         """SIGKILL the server (a crash); the API client is kept for a restart."""
         if self.process is not None:
-            NetnsLab.stop(self.process, signal.SIGKILL)
+            self.process.stop(sig=signal.SIGKILL)
 
     def stop(self) -> int | None:
         """SIGTERM the server (SIGKILL after a grace period); its exit status."""
-        status = None
-        if self.process is not None:
-            NetnsLab.stop(self.process, signal.SIGTERM, grace=10.0)
-            status = self.process.returncode
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        return status
+        return self.process.stop(grace=10.0) if self.process is not None else None
 
-    def close(self) -> None:
-        """Close the API client, then stop the server."""
+    def close(self) -> int | None:
+        """Close the API client, then stop the server; its exit status."""
         if self.api is not None:
             self.api.close()
             self.api = None
-        self.stop()
+        return self.stop()
 
 
 # ---------------------------------------------------------------------- DHCP clients
@@ -522,18 +448,41 @@ def last_record(out: Path, *reasons: str) -> dict[str, str] | None:
     return None
 
 
-class Udhcpc:
+class _HookedClient:
+    """A DHCP client program on ``iface`` in ``ns`` whose hook script records into
+    :attr:`out`; its files are ``workdir/PROGRAM-IFACE.SUFFIX`` (see :meth:`file`).
+
+    The calling test is skipped when the program is missing.
+
+    :param configure: shell lines the hook script runs after recording.
+    """
+
+    program: str
+
+    def __init__(
+        self, lab: NetnsLab, ns: str, iface: str, workdir: Path, configure: str = ""
+    ) -> None:
+        skip_unless_netns(self.program)
+        self.lab, self.ns, self.iface, self.workdir = lab, ns, iface, workdir
+        self.out = self.file("env")
+        self.script = write_script(self.file("sh"), self.out, configure)
+
+    def file(self, suffix: str) -> Path:
+        """This client's ``workdir/PROGRAM-IFACE.suffix``."""
+        return self.workdir / f"{self.program}-{self.iface}.{suffix}"
+
+
+class Udhcpc(_HookedClient):
     """busybox udhcpc in a namespace; its script records into ``workdir/udhcpc-IF.env``.
 
     One-shot: ``-n -q`` (exit after the lease, fail when none). Staying: ``-n`` only,
     so SIGUSR1 renews; stop it with :meth:`stop`.
     """
 
+    program = "udhcpc"
+
     def __init__(self, lab: NetnsLab, ns: str, iface: str, workdir: Path) -> None:
-        skip_unless_netns("udhcpc")  # the calling test is skipped without it
-        self.lab, self.ns, self.iface = lab, ns, iface
-        self.out = workdir / f"udhcpc-{iface}.env"
-        self.script = write_script(workdir / f"udhcpc-{iface}.sh", self.out, _UDHCPC_CONFIGURE)
+        super().__init__(lab, ns, iface, workdir, _UDHCPC_CONFIGURE)
         self.process: subprocess.Popen[bytes] | None = None
 
     def argv(self, *extra: str) -> list[str]:
@@ -556,10 +505,10 @@ class Udhcpc:
 
     def stop(self) -> None:
         if self.process is not None:
-            NetnsLab.stop(self.process)
+            stop_process(self.process)
 
 
-class Dhclient:
+class Dhclient(_HookedClient):
     """ISC dhclient in a namespace, with its own lease, pid, config and script files.
 
     It runs in the foreground (``-d``) and is stopped by its PID once the script
@@ -567,25 +516,24 @@ class Dhclient:
     never runs ``/sbin/dhclient-script`` (which would write ``/etc/resolv.conf``).
     """
 
+    program = "dhclient"
+
     def __init__(self, lab: NetnsLab, ns: str, iface: str, workdir: Path) -> None:
-        skip_unless_netns("dhclient")  # the calling test is skipped without it
-        self.lab, self.ns, self.iface = lab, ns, iface
-        self.out = workdir / f"dhclient-{iface}.env"
-        self.leases = workdir / f"dhclient-{iface}.leases"
+        super().__init__(lab, ns, iface, workdir)
+        self.leases = self.file("leases")
         self.leases.touch()
-        self.log = workdir / f"dhclient-{iface}.log"
-        self.config = workdir / f"dhclient-{iface}.conf"
+        self.log = self.file("log")
+        self.config = self.file("conf")
         self.config.write_text(
             "request subnet-mask, broadcast-address, routers, domain-name-servers,\n"
             "        dhcp-lease-time, tftp-server-name, bootfile-name;\n")
-        self.script = write_script(workdir / f"dhclient-{iface}.sh", self.out)
 
     def run(self, reasons: tuple[str, ...] = ("BOUND", "REBOOT"),
             timeout: float = 15.0) -> dict[str, str] | None:
         """Run until the script records one of ``reasons`` (or ``timeout``); that record."""
         seen = len(read_records(self.out))
         argv = ["dhclient", "-4", "-1", "-d", "-v", "-cf", str(self.config),
-                "-lf", str(self.leases), "-pf", str(self.leases.with_suffix(".pid")),
+                "-lf", str(self.leases), "-pf", str(self.file("pid")),
                 "-sf", str(self.script), self.iface]
         with open(self.log, "ab") as log:
             process = self.lab.spawn(self.ns, argv, stdout=log, stderr=subprocess.STDOUT)
@@ -605,27 +553,25 @@ class Dhclient:
                 time.sleep(0.05)
             return done()
         finally:
-            NetnsLab.stop(process)
+            stop_process(process)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-class Dhcpcd:
+class Dhcpcd(_HookedClient):
     """dhcpcd (dhcpcd-base) one-shot in a namespace: ``-1 -4 -B -A`` with its own
     config and script (``-c``), so no hook writes a system file. It keeps its lease in
     ``/var/lib/dhcpcd/IFACE.lease`` (no option moves it); :meth:`clean_up` deletes it.
     """
 
+    program = "dhcpcd"
     DBDIR = Path("/var/lib/dhcpcd")
 
     def __init__(self, lab: NetnsLab, ns: str, iface: str, workdir: Path) -> None:
-        skip_unless_netns("dhcpcd")  # the calling test is skipped without it
-        self.lab, self.ns, self.iface = lab, ns, iface
-        self.out = workdir / f"dhcpcd-{iface}.env"
-        self.config = workdir / f"dhcpcd-{iface}.conf"
+        super().__init__(lab, ns, iface, workdir)
+        self.config = self.file("conf")
         self.config.write_text("option bootfile_name, tftp_server_name\n")
-        self.script = write_script(workdir / f"dhcpcd-{iface}.sh", self.out)
 
     def once(self, timeout: float = 20.0) -> tuple[dict[str, str] | None, str]:
         """Run until bound and exit (-1); the BOUND environment and the log."""
@@ -633,14 +579,14 @@ class Dhcpcd:
                 "-A", "-t", "10", self.iface]
         # Output to a file, not a pipe: dhcpcd's privilege-separated helpers may
         # hold a pipe open after the main process exits.
-        log = self.out.with_suffix(".log")
+        log = self.file("log")
         try:
             with open(log, "wb") as sink:
                 process = self.lab.spawn(self.ns, argv, stdout=sink, stderr=subprocess.STDOUT)
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
-                NetnsLab.stop(process)
+                stop_process(process)
         finally:
             self.clean_up()
         return last_record(self.out, "BOUND"), log.read_text(errors="replace")
@@ -861,11 +807,11 @@ class DhcpSite:
             self.add_network(self.segments[name], policy)
         self._clients = 0
         self._syncs = 0
-        first = next(iter(self.segments))
+        sentinel_segment = next(iter(self.segments))
         self._sentinel_mac = random_mac()
-        self._sentinel = self.port(first, self._sentinel_mac, 250, {"bootfile-name": "sync-0"},
-                                   sync=False)
-        self._sentinel_probe = DhcpProbe(*self.client(first, self._sentinel_mac))
+        self._sentinel = self.port(sentinel_segment, self._sentinel_mac, 250,
+                                   {"bootfile-name": "sync-0"}, sync=False)
+        self._sentinel_probe = DhcpProbe(*self.client(sentinel_segment, self._sentinel_mac))
         self.sync()
 
     @property
@@ -949,8 +895,5 @@ class DhcpSite:
 
     def close(self) -> int | None:
         """Stop the server (SIGTERM); its exit status (0 for a clean stop)."""
-        if hasattr(self, "_sentinel_probe"):
-            self._sentinel_probe.close()
-        status = self.server.stop()
-        self.server.close()
-        return status
+        self._sentinel_probe.close()
+        return self.server.close()

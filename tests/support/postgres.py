@@ -9,22 +9,17 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
+from tests.support.server import free_port
+
 
 def _bin_dir() -> Path | None:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(candidates[-1]).parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def available() -> bool:
@@ -42,7 +37,7 @@ class TempPostgres:
         self.bin = bin_dir
         self.root = Path(tempfile.mkdtemp(prefix="metalnet-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
 
     def _as_postgres(self, *args: str) -> None:
         subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True,
@@ -58,11 +53,6 @@ class TempPostgres:
         self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
                           "-l", str(self.root / "log"), "-w", "start")
         return self
-
-    @property
-    def admin_url(self) -> str:
-        """URL of the ``postgres`` maintenance database."""
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def create_database(self, template: str | None = None) -> str:
         """A new empty database (optionally copied from ``template``); its URL."""

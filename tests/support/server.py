@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def serve_argv(port: int, state_dir: Path, *extra_args: str) -> list[str]:
+    """The command line of ``metalnet serve`` on ``127.0.0.1:port`` with ``state_dir``."""
+    return [str(METALNET), "serve", "--listen", f"127.0.0.1:{port}",
+            "--state-dir", str(state_dir), *extra_args]
+
+
+def stop_process(
+    process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, grace: float = 5.0
+) -> int:
+    """Signal one process by PID, wait, SIGKILL it after ``grace`` seconds; its exit status."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    return process.returncode
 
 
 class ServerError(RuntimeError):
@@ -59,8 +79,13 @@ class ServerProcess:
         except OSError:
             return ""
 
-    def wait_ready(self, timeout: float) -> None:
-        """Poll ``GET /`` until it answers 200.
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def wait_ready(
+        self, timeout: float, get: Callable[..., httpx.Response] = httpx.get
+    ) -> None:
+        """Poll ``GET /`` with ``get`` (e.g. a client inside a namespace) until it answers 200.
 
         :raises ServerError: the process exited, or ``timeout`` seconds passed.
         """
@@ -71,7 +96,7 @@ class ServerProcess:
                     f"metalnet serve exited with {self.process.returncode}:\n{self.log_tail()}"
                 )
             try:
-                if httpx.get(self.url + "/", timeout=1.0).status_code == 200:
+                if get(self.url + "/", timeout=1.0).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -81,16 +106,9 @@ class ServerProcess:
                 )
             time.sleep(0.05)
 
-    def stop(self, grace: float = 15.0) -> int:
-        """SIGTERM, wait up to ``grace`` seconds, then SIGKILL; the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        return self.process.returncode
+    def stop(self, grace: float = 15.0, sig: int = signal.SIGTERM) -> int:
+        """Send ``sig``, wait up to ``grace`` seconds, then SIGKILL; the exit status."""
+        return stop_process(self.process, sig, grace)
 
 
 def start_server(
@@ -104,12 +122,10 @@ def start_server(
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = workdir / f"serve-{port}.log"
-    args = [str(METALNET), "serve", "--listen", f"127.0.0.1:{port}",
-            "--state-dir", str(workdir / "state"), *extra_args]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            serve_argv(port, workdir / "state", *extra_args), stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})},
         )
     server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
     try:

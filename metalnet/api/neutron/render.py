@@ -15,7 +15,8 @@ def timestamp(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
-def _opts(opts: Sequence[ExtraDhcpOpt]) -> list[dict[str, Any]]:
+def render_dhcp_opts(opts: Sequence[ExtraDhcpOpt]) -> list[dict[str, Any]]:
+    """DHCP options as ``extra_dhcp_opts`` shows them."""
     return [
         {"opt_name": o.opt_name, "opt_value": o.opt_value, "ip_version": o.ip_version} for o in opts
     ]
@@ -54,7 +55,7 @@ def render_networks(uow: UnitOfWork, networks: Sequence[Network]) -> list[dict[s
             "provider:physical_network": n.physical_network,
             "provider:segmentation_id": n.segmentation_id,
             "unknown_mac_policy": n.unknown_mac_policy,
-            "boot_dhcp_opts": _opts(n.boot_dhcp_opts),
+            "boot_dhcp_opts": render_dhcp_opts(n.boot_dhcp_opts),
             "discovery_profile": n.discovery_profile_id,
             "router:external": False,
             "availability_zone_hints": [],
@@ -108,7 +109,7 @@ def render_ports(_uow: UnitOfWork, ports: Sequence[Port]) -> list[dict[str, Any]
             "binding:profile": p.binding_profile,
             "binding:vif_type": "other" if p.binding_host_id else "unbound",
             "binding:vif_details": {},
-            "extra_dhcp_opts": _opts(p.extra_dhcp_opts),
+            "extra_dhcp_opts": render_dhcp_opts(p.extra_dhcp_opts),
             "boot_profile": p.boot_profile_id,
             "allowed_address_pairs": [],
             "security_groups": [],

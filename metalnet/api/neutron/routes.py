@@ -4,22 +4,26 @@ delete and the tags sub-resource, for every :class:`ResourceKind`."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import context_of, store_of
+from metalnet.api.deps import context_of, run_unit_of_work
 from metalnet.api.neutron.kinds import KINDS, PORT, ResourceKind
 from metalnet.api.neutron.query import page_links, parse_list, project_fields
-from metalnet.core.context import RequestContext
 from metalnet.core.repo import UnitOfWork
 from metalnet.core.resources import check_revision
 from metalnet.core.tags import check_tag, replace_tags
-from metalnet.errors import BadRequest, InvalidInput, NotFound, PreconditionFailed
+from metalnet.errors import (
+    BadRequest,
+    InvalidInput,
+    MarkerNotFound,
+    NotFound,
+    PreconditionFailed,
+)
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -63,7 +67,11 @@ def _expected_revision(request: Request) -> int | None:
     raise PreconditionFailed("If-Match must be revision_number=N")
 
 
-def _attributes(kind: ResourceKind, body: Any, schema: Any) -> dict[str, Any]:
+def checked_attributes(kind: ResourceKind, body: Any, schema: Any) -> dict[str, Any]:
+    """:meth:`ResourceKind.attributes` of one body.
+
+    :raises BadRequest: the schema refuses the body (in Neutron's wording).
+    """
     try:
         return kind.attributes(body, schema)
     except ValidationError as exc:
@@ -87,12 +95,15 @@ def _unwrap(kind: ResourceKind, payload: Any) -> tuple[list[Any], bool]:
     )
 
 
-def _in_unit_of_work(request: Request, work: Callable[[UnitOfWork], Any], write: bool) -> Any:
-    with store_of(request).unit_of_work(readonly=not write) as uow:
-        result = work(uow)
-        if write:
-            uow.commit()
-        return result
+def shown(
+    request: Request, resource: str, item: dict[str, Any], fields: Sequence[str] = ()
+) -> Response:
+    """``{resource: item}`` (only ``fields`` when given) with ``ETag: "<revision_number>"``;
+    304 when the caller already holds that revision (``If-None-Match``)."""
+    etag = f'"{item["revision_number"]}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return JSONResponse({resource: project_fields(item, fields)}, headers={"ETag": etag})
 
 
 def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
@@ -104,14 +115,13 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
         parsed = parse_list(kind, params, None if ctx.is_admin else ctx.project_id)
 
         def work(uow: UnitOfWork) -> list[dict[str, Any]]:
-            repo = kind.repo(uow)
-            marker = parsed.query.marker
-            if marker is not None and repo.get(marker) is None:
-                # A page cannot start after a resource that does not exist (any more).
-                raise kind.not_found(id=marker)
-            return kind.render(uow, repo.list(parsed.query))
+            try:
+                found = kind.repo(uow).list(parsed.query)
+            except MarkerNotFound:
+                raise kind.not_found(id=parsed.query.marker) from None
+            return kind.render(uow, found)
 
-        items = await run_in_threadpool(_in_unit_of_work, request, work, False)
+        items = await run_unit_of_work(request, work)
         body: dict[str, Any] = {kind.plural: [project_fields(i, parsed.fields) for i in items]}
         links = page_links(request.url.path, params, parsed.query, [i["id"] for i in items])
         if links:
@@ -122,12 +132,12 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
         ctx = context_of(request)
         items, bulk = _unwrap(kind, await json_body(request))
         schema = kind.create_schema
-        attrs: list[Mapping[str, Any]] = [_attributes(kind, item, schema) for item in items]
+        attrs: list[Mapping[str, Any]] = [checked_attributes(kind, item, schema) for item in items]
 
         def work(uow: UnitOfWork) -> list[dict[str, Any]]:
             return kind.render(uow, kind.create(uow, ctx, attrs))
 
-        created = await run_in_threadpool(_in_unit_of_work, request, work, True)
+        created = await run_unit_of_work(request, work, write=True)
         body = {kind.plural: created} if bulk else {kind.singular: created[0]}
         return JSONResponse(body, status_code=201)
 
@@ -138,11 +148,7 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
         def work(uow: UnitOfWork) -> dict[str, Any]:
             return kind.render(uow, [kind.get(uow, ctx, resource_id)])[0]
 
-        item = await run_in_threadpool(_in_unit_of_work, request, work, False)
-        etag = f'"{item["revision_number"]}"'
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers={"ETag": etag})
-        return JSONResponse({kind.singular: project_fields(item, fields)}, headers={"ETag": etag})
+        return shown(request, kind.singular, await run_unit_of_work(request, work), fields)
 
     async def update_resource(request: Request, resource_id: str) -> JSONResponse:
         ctx = context_of(request)
@@ -152,12 +158,12 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
             raise BadRequest(
                 resource=kind.singular, reason=f"the body must be {{'{kind.singular}': {{...}}}}"
             )
-        changes = _attributes(kind, payload[kind.singular], kind.update_schema)
+        changes = checked_attributes(kind, payload[kind.singular], kind.update_schema)
 
         def work(uow: UnitOfWork) -> dict[str, Any]:
             return kind.render(uow, [kind.update(uow, ctx, resource_id, changes, expected)])[0]
 
-        item = await run_in_threadpool(_in_unit_of_work, request, work, True)
+        item = await run_unit_of_work(request, work, write=True)
         return JSONResponse({kind.singular: item})
 
     async def delete_resource(request: Request, resource_id: str) -> Response:
@@ -168,7 +174,7 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
             check_revision(kind.get(uow, ctx, resource_id), expected)
             kind.delete(uow, ctx, resource_id)
 
-        await run_in_threadpool(_in_unit_of_work, request, work, True)
+        await run_unit_of_work(request, work, write=True)
         return Response(status_code=204)
 
     router.add_api_route(base, list_resources, methods=["GET"], summary=f"List {kind.plural}")
@@ -184,10 +190,10 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
 
 
 def _add_tag_routes(router: APIRouter, kind: ResourceKind, base: str) -> None:
-    def tag_work(
+    async def tag_work(
         request: Request, resource_id: str, change: Callable[[tuple[str, ...]], list[str]] | None
     ) -> tuple[str, ...]:
-        ctx: RequestContext = context_of(request)
+        ctx = context_of(request)
 
         def work(uow: UnitOfWork) -> tuple[str, ...]:
             obj = kind.get(uow, ctx, resource_id)
@@ -195,10 +201,10 @@ def _add_tag_routes(router: APIRouter, kind: ResourceKind, base: str) -> None:
                 obj = replace_tags(uow, kind.repo(uow), obj, change(obj.tags))
             return tuple(obj.tags)
 
-        return _in_unit_of_work(request, work, change is not None)  # type: ignore[no-any-return]
+        return await run_unit_of_work(request, work, write=change is not None)
 
     async def list_tags(request: Request, resource_id: str) -> JSONResponse:
-        tags = await run_in_threadpool(tag_work, request, resource_id, None)
+        tags = await tag_work(request, resource_id, None)
         return JSONResponse({"tags": list(tags)})
 
     async def replace_all(request: Request, resource_id: str) -> JSONResponse:
@@ -206,22 +212,22 @@ def _add_tag_routes(router: APIRouter, kind: ResourceKind, base: str) -> None:
         if not isinstance(payload, dict) or not isinstance(payload.get("tags"), list):
             raise BadRequest(resource="tags", reason="the body must be {'tags': [...]}")
         wanted = [check_tag(str(t)) for t in payload["tags"]]
-        tags = await run_in_threadpool(tag_work, request, resource_id, lambda _: wanted)
+        tags = await tag_work(request, resource_id, lambda _: wanted)
         return JSONResponse({"tags": list(tags)})
 
     async def remove_all(request: Request, resource_id: str) -> Response:
-        await run_in_threadpool(tag_work, request, resource_id, lambda _: [])
+        await tag_work(request, resource_id, lambda _: [])
         return Response(status_code=204)
 
     async def check_one(request: Request, resource_id: str, tag: str) -> Response:
-        tags = await run_in_threadpool(tag_work, request, resource_id, None)
+        tags = await tag_work(request, resource_id, None)
         if tag not in tags:
             raise NotFound(f"Tag {tag} could not be found for {kind.singular} {resource_id}.")
         return Response(status_code=204)
 
     async def add_one(request: Request, resource_id: str, tag: str) -> Response:
         check_tag(tag)
-        await run_in_threadpool(tag_work, request, resource_id, lambda tags: [*tags, tag])
+        await tag_work(request, resource_id, lambda tags: [*tags, tag])
         return Response(status_code=201)
 
     async def remove_one(request: Request, resource_id: str, tag: str) -> Response:
@@ -230,7 +236,7 @@ def _add_tag_routes(router: APIRouter, kind: ResourceKind, base: str) -> None:
                 raise NotFound(f"Tag {tag} could not be found for {kind.singular} {resource_id}.")
             return [t for t in current if t != tag]
 
-        await run_in_threadpool(tag_work, request, resource_id, without)
+        await tag_work(request, resource_id, without)
         return Response(status_code=204)
 
     router.add_api_route(base, list_tags, methods=["GET"], summary=f"Tags of a {kind.singular}")

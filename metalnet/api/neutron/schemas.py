@@ -142,8 +142,6 @@ class FixedIpBody(BaseModel):
     ip_address: str | None = None
 
 
-
-
 class PortCreate(_Body):
     network_id: str
     project_id: Name | None = None

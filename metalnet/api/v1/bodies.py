@@ -1,12 +1,10 @@
 """What every ``/v1`` router shares: ``{"<resource>": {...}}`` bodies checked by a
-pydantic schema, and ``ETag``/``If-None-Match`` on shows."""
+pydantic schema."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from metalnet.api.neutron.routes import validation_message
@@ -26,12 +24,3 @@ def unwrap(payload: Any, resource: str, schema: type[BaseModel]) -> dict[str, An
     except ValidationError as exc:
         raise BadRequest(resource=resource, reason=validation_message(exc)) from exc
     return model.model_dump(exclude_unset=True, by_alias=False)
-
-
-def shown(request: Request, resource: str, item: dict[str, Any]) -> Response:
-    """``{resource: item}`` with ``ETag: "<revision_number>"``; 304 when the caller
-    already holds that revision (``If-None-Match``)."""
-    etag = f'"{item["revision_number"]}"'
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    return JSONResponse({resource: item}, headers={"ETag": etag})

@@ -8,15 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import context_of, store_of
+from metalnet.api.deps import context_of, run_unit_of_work
 from metalnet.api.neutron.render import timestamp
 from metalnet.api.neutron.routes import json_body
 from metalnet.api.v1.bodies import unwrap
 from metalnet.core import profiles
 from metalnet.core.boot import BootProfile
-from metalnet.core.repo import ListQuery
+from metalnet.core.repo import ListQuery, UnitOfWork
 
 Text = Annotated[str, StringConstraints(max_length=4096)]
 
@@ -72,55 +71,43 @@ def boot_profiles_router() -> APIRouter:
 
     @router.get("", summary="List boot profiles")
     async def list_profiles(request: Request) -> JSONResponse:
-        def work() -> list[dict[str, Any]]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                found = uow.boot_profiles.list(ListQuery(sorts=(("name", True),)))
-                return [render_profile(p) for p in found]
+        def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+            found = uow.boot_profiles.list(ListQuery(sorts=(("name", True),)))
+            return [render_profile(p) for p in found]
 
-        return JSONResponse({"boot_profiles": await run_in_threadpool(work)})
+        return JSONResponse({"boot_profiles": await run_unit_of_work(request, work)})
 
     @router.post("", status_code=201, summary="Create a boot profile (admin)")
     async def create(request: Request) -> JSONResponse:
         ctx, attrs = context_of(request), _body(await json_body(request), ProfileCreate)
-
-        def work() -> dict[str, Any]:
-            with store_of(request).unit_of_work() as uow:
-                profile = profiles.create_profile(uow, ctx, attrs)
-                uow.commit()
-                return render_profile(profile)
-
-        return JSONResponse({"boot_profile": await run_in_threadpool(work)}, status_code=201)
+        item = await run_unit_of_work(
+            request, lambda uow: render_profile(profiles.create_profile(uow, ctx, attrs)),
+            write=True,
+        )
+        return JSONResponse({"boot_profile": item}, status_code=201)
 
     @router.get("/{ref}", summary="Show a boot profile (by id or name)")
     async def show(request: Request, ref: str) -> JSONResponse:
-        def work() -> dict[str, Any]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                return render_profile(profiles.resolve_profile(uow, ref))
-
-        return JSONResponse({"boot_profile": await run_in_threadpool(work)})
+        item = await run_unit_of_work(
+            request, lambda uow: render_profile(profiles.resolve_profile(uow, ref))
+        )
+        return JSONResponse({"boot_profile": item})
 
     @router.put("/{ref}", summary="Update a boot profile (admin)")
     async def update(request: Request, ref: str) -> JSONResponse:
         ctx, changes = context_of(request), _body(await json_body(request), ProfileUpdate)
-
-        def work() -> dict[str, Any]:
-            with store_of(request).unit_of_work() as uow:
-                profile = profiles.update_profile(uow, ctx, ref, changes)
-                uow.commit()
-                return render_profile(profile)
-
-        return JSONResponse({"boot_profile": await run_in_threadpool(work)})
+        item = await run_unit_of_work(
+            request, lambda uow: render_profile(profiles.update_profile(uow, ctx, ref, changes)),
+            write=True,
+        )
+        return JSONResponse({"boot_profile": item})
 
     @router.delete("/{ref}", status_code=204, summary="Delete an unused boot profile (admin)")
     async def delete(request: Request, ref: str) -> Response:
         ctx = context_of(request)
-
-        def work() -> None:
-            with store_of(request).unit_of_work() as uow:
-                profiles.delete_profile(uow, ctx, ref)
-                uow.commit()
-
-        await run_in_threadpool(work)
+        await run_unit_of_work(
+            request, lambda uow: profiles.delete_profile(uow, ctx, ref), write=True
+        )
         return Response(status_code=204)
 
     return router

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import context_of, store_of
+from metalnet.api.deps import context_of, run_unit_of_work, store_of
 from metalnet.api.neutron.routes import json_body
 from metalnet.core.ports import normalize_mac
 from metalnet.core.resources import new_id, utc_now
-from metalnet.discovery.enroll import Ingestor, MachineNotFound, create_core_node
+from metalnet.discovery.enroll import MachineNotFound
+from metalnet.discovery.model import DiscoveredMachine
 from metalnet.discovery.rules import (
     EnrollmentRule,
     conditions_from,
@@ -23,9 +24,10 @@ from metalnet.discovery.rules import (
     rule_as_dict,
     validated_rule,
 )
+from metalnet.discovery.wiring import ingestor_for
 from metalnet.errors import BadRequest, InvalidInput, NotFound, PolicyNotAuthorized
 from metalnet.store.discovery import DiscoveryRepo
-from metalnet.store.store import Store
+from metalnet.store.uow import SqlUnitOfWork
 
 _RULE_KEYS = {"name", "description", "priority", "enabled", "conditions", "actions"}
 
@@ -67,9 +69,31 @@ def _apply(rule: EnrollmentRule, body: dict[str, Any]) -> EnrollmentRule:
     return validated_rule(dataclasses.replace(rule, **changes, updated_at=utc_now()))
 
 
-def _ingestor(store: Store) -> Ingestor:
-    return Ingestor(store.unit_of_work, lambda uow: DiscoveryRepo(uow.connection),
-                    create_core_node)
+def _repo(uow: SqlUnitOfWork) -> DiscoveryRepo:
+    return DiscoveryRepo(uow.connection)
+
+
+def _rule(repo: DiscoveryRepo, ref: str) -> EnrollmentRule:
+    rule = repo.rule(ref)
+    if rule is None:
+        raise RuleNotFound(id=ref)
+    return rule
+
+
+def _machine(repo: DiscoveryRepo, ref: str) -> DiscoveredMachine:
+    """A discovered machine by id, else by MAC.
+
+    :raises MachineNotFound: neither.
+    """
+    found = repo.machine(ref)
+    if found is None:
+        try:
+            found = repo.machine_by_macs([normalize_mac(ref)])
+        except InvalidInput:
+            found = None
+    if found is None:
+        raise MachineNotFound(id=ref)
+    return found
 
 
 def discovery_router() -> APIRouter:
@@ -81,12 +105,10 @@ def discovery_router() -> APIRouter:
     @router.get("/v1/enrollment-rules", summary="List enrollment rules, in the order tried")
     async def list_rules(request: Request) -> JSONResponse:
         _admin(request, "get_enrollment_rule")
-
-        def work() -> list[dict[str, Any]]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                return [rule_as_dict(r) for r in DiscoveryRepo(uow.connection).rules()]
-
-        return JSONResponse({"enrollment_rules": await run_in_threadpool(work)})
+        found = await run_unit_of_work(
+            request, lambda uow: [rule_as_dict(r) for r in _repo(uow).rules()]
+        )
+        return JSONResponse({"enrollment_rules": found})
 
     @router.post("/v1/enrollment-rules", status_code=201, summary="Create an enrollment rule")
     async def create_rule(request: Request) -> JSONResponse:
@@ -94,61 +116,39 @@ def discovery_router() -> APIRouter:
         body = _rule_body(await json_body(request), required=True)
         now = utc_now()
         rule = _apply(EnrollmentRule(id=new_id(), name=body["name"], created_at=now), body)
-
-        def work() -> dict[str, Any]:
-            with store_of(request).unit_of_work() as uow:
-                DiscoveryRepo(uow.connection).add_rule(rule)
-                uow.commit()
-            return rule_as_dict(rule)
-
-        return JSONResponse({"enrollment_rule": await run_in_threadpool(work)}, status_code=201)
+        await run_unit_of_work(request, lambda uow: _repo(uow).add_rule(rule), write=True)
+        return JSONResponse({"enrollment_rule": rule_as_dict(rule)}, status_code=201)
 
     @router.get("/v1/enrollment-rules/{ref}", summary="Show an enrollment rule (id or name)")
     async def show_rule(request: Request, ref: str) -> JSONResponse:
         _admin(request, "get_enrollment_rule")
-
-        def work() -> dict[str, Any]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                rule = DiscoveryRepo(uow.connection).rule(ref)
-            if rule is None:
-                raise RuleNotFound(id=ref)
-            return rule_as_dict(rule)
-
-        return JSONResponse({"enrollment_rule": await run_in_threadpool(work)})
+        rule = await run_unit_of_work(request, lambda uow: _rule(_repo(uow), ref))
+        return JSONResponse({"enrollment_rule": rule_as_dict(rule)})
 
     @router.put("/v1/enrollment-rules/{ref}", summary="Update an enrollment rule")
     async def update_rule(request: Request, ref: str) -> JSONResponse:
         _admin(request, "update_enrollment_rule")
         body = _rule_body(await json_body(request), required=False)
 
-        def work() -> dict[str, Any]:
-            with store_of(request).unit_of_work() as uow:
-                repo = DiscoveryRepo(uow.connection)
-                rule = repo.rule(ref)
-                if rule is None:
-                    raise RuleNotFound(id=ref)
-                updated = _apply(rule, body)
-                repo.update_rule(updated)
-                uow.commit()
-            return rule_as_dict(updated)
+        def work(uow: SqlUnitOfWork) -> EnrollmentRule:
+            repo = _repo(uow)
+            updated = _apply(_rule(repo, ref), body)
+            repo.update_rule(updated)
+            return updated
 
-        return JSONResponse({"enrollment_rule": await run_in_threadpool(work)})
+        updated = await run_unit_of_work(request, work, write=True)
+        return JSONResponse({"enrollment_rule": rule_as_dict(updated)})
 
     @router.delete("/v1/enrollment-rules/{ref}", status_code=204,
                    summary="Delete an enrollment rule")
     async def delete_rule(request: Request, ref: str) -> Response:
         _admin(request, "delete_enrollment_rule")
 
-        def work() -> None:
-            with store_of(request).unit_of_work() as uow:
-                repo = DiscoveryRepo(uow.connection)
-                rule = repo.rule(ref)
-                if rule is None:
-                    raise RuleNotFound(id=ref)
-                repo.delete_rule(rule.id)
-                uow.commit()
+        def work(uow: SqlUnitOfWork) -> None:
+            repo = _repo(uow)
+            repo.delete_rule(_rule(repo, ref).id)
 
-        await run_in_threadpool(work)
+        await run_unit_of_work(request, work, write=True)
         return Response(status_code=204)
 
     # -------------------------------------------------------------- discovered machines
@@ -159,38 +159,22 @@ def discovery_router() -> APIRouter:
     ) -> JSONResponse:
         _admin(request, "get_discovered")
 
-        def work() -> list[dict[str, Any]]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                repo = DiscoveryRepo(uow.connection)
-                if mac:
-                    found = repo.machine_by_macs([normalize_mac(mac)])
-                    machines = [found] if found and state in (None, found.state) else []
-                else:
-                    machines = repo.machines(state)
-                return [m.as_dict() for m in machines]
+        def work(uow: SqlUnitOfWork) -> list[dict[str, Any]]:
+            repo = _repo(uow)
+            if mac:
+                found = repo.machine_by_macs([normalize_mac(mac)])
+                machines = [found] if found and state in (None, found.state) else []
+            else:
+                machines = repo.machines(state)
+            return [m.as_dict() for m in machines]
 
-        return JSONResponse({"discovered": await run_in_threadpool(work)})
-
-    def _find(repo: DiscoveryRepo, ref: str) -> Any:
-        found = repo.machine(ref)
-        if found is None:
-            try:
-                found = repo.machine_by_macs([normalize_mac(ref)])
-            except InvalidInput:
-                found = None
-        if found is None:
-            raise MachineNotFound(id=ref)
-        return found
+        return JSONResponse({"discovered": await run_unit_of_work(request, work)})
 
     @router.get("/v1/discovered/{ref}", summary="Show a discovered machine (id or MAC)")
     async def show_discovered(request: Request, ref: str) -> JSONResponse:
         _admin(request, "get_discovered")
-
-        def work() -> dict[str, Any]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                return dict(_find(DiscoveryRepo(uow.connection), ref).as_dict())
-
-        return JSONResponse({"discovered": await run_in_threadpool(work)})
+        found = await run_unit_of_work(request, lambda uow: _machine(_repo(uow), ref))
+        return JSONResponse({"discovered": found.as_dict()})
 
     @router.post("/v1/discovered/{ref}/enroll",
                  summary="Enroll a discovered machine with the given actions")
@@ -201,25 +185,21 @@ def discovery_router() -> APIRouter:
             raise BadRequest(resource="enroll", reason="the body is {'actions': {...}}")
         actions = parse_actions(payload.get("actions") or {})
 
-        def work() -> dict[str, Any]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                machine_id = _find(DiscoveryRepo(uow.connection), ref).id
-            return _ingestor(store_of(request)).enroll_manually(machine_id, actions).as_dict()
-
-        return JSONResponse({"discovered": await run_in_threadpool(work)})
+        machine = await run_unit_of_work(request, lambda uow: _machine(_repo(uow), ref))
+        ingestor = ingestor_for(store_of(request))
+        enrolled = await run_in_threadpool(ingestor.enroll_manually, machine.id, actions)
+        return JSONResponse({"discovered": enrolled.as_dict()})
 
     @router.delete("/v1/discovered/{ref}", status_code=204,
                    summary="Forget a discovered machine (its ports and node stay)")
     async def forget(request: Request, ref: str) -> Response:
         _admin(request, "delete_discovered")
 
-        def work() -> None:
-            with store_of(request).unit_of_work() as uow:
-                repo = DiscoveryRepo(uow.connection)
-                repo.delete_machine(_find(repo, ref).id)
-                uow.commit()
+        def work(uow: SqlUnitOfWork) -> None:
+            repo = _repo(uow)
+            repo.delete_machine(_machine(repo, ref).id)
 
-        await run_in_threadpool(work)
+        await run_unit_of_work(request, work, write=True)
         return Response(status_code=204)
 
     return router

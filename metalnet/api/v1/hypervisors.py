@@ -16,11 +16,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import context_of, store_of
-from metalnet.api.neutron.render import timestamp
-from metalnet.api.neutron.routes import json_body
+from metalnet.api.deps import context_of, run_unit_of_work, store_of
+from metalnet.api.neutron.render import render_dhcp_opts, timestamp
+from metalnet.api.neutron.routes import json_body, shown
 from metalnet.api.neutron.schemas import DhcpOptBody
-from metalnet.api.v1.bodies import shown, unwrap
+from metalnet.api.v1.bodies import unwrap
 from metalnet.compute.config import ComputeConfig
 from metalnet.core import hypervisors
 from metalnet.core.hypervisors import is_alive
@@ -89,10 +89,7 @@ def render_hypervisor(
         "boot_address": hypervisor.boot_address,
         "http_boot_url": hypervisor.http_boot_url,
         "physical_networks": list(hypervisor.physical_networks),
-        "dhcp_opts": [
-            {"opt_name": o.opt_name, "opt_value": o.opt_value, "ip_version": o.ip_version}
-            for o in hypervisor.dhcp_opts
-        ],
+        "dhcp_opts": render_dhcp_opts(hypervisor.dhcp_opts),
         "last_heartbeat": timestamp(beat.at) if beat else None,
         "view_revision": beat.view_revision if beat else None,
         "alive": is_alive(beat, now, dead_after),
@@ -116,12 +113,10 @@ def hypervisors_router() -> APIRouter:
 
     @router.get("", summary="List hypervisors, with liveness")
     async def list_hypervisors(request: Request) -> JSONResponse:
-        def work() -> list[dict[str, Any]]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                found = uow.hypervisors.list(ListQuery(sorts=(("name", True),)))
-                return render(request, uow, found)
+        def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+            return render(request, uow, uow.hypervisors.list(ListQuery(sorts=(("name", True),))))
 
-        return JSONResponse({"hypervisors": await run_in_threadpool(work)})
+        return JSONResponse({"hypervisors": await run_unit_of_work(request, work)})
 
     @router.post("", status_code=201, summary="Register a hypervisor (admin)")
     async def create(request: Request) -> JSONResponse:
@@ -134,11 +129,10 @@ def hypervisors_router() -> APIRouter:
 
     @router.get("/{ref}", summary="Show a hypervisor (by id or name)")
     async def show(request: Request, ref: str) -> Response:
-        def work() -> dict[str, Any]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                return render(request, uow, [hypervisors.resolve_hypervisor(uow, ref)])[0]
+        def work(uow: UnitOfWork) -> dict[str, Any]:
+            return render(request, uow, [hypervisors.resolve_hypervisor(uow, ref)])[0]
 
-        return shown(request, "hypervisor", await run_in_threadpool(work))
+        return shown(request, "hypervisor", await run_unit_of_work(request, work))
 
     @router.put("/{ref}", summary="Update a hypervisor (admin)")
     async def update(request: Request, ref: str) -> JSONResponse:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import context_of, store_of
+from metalnet.api.deps import context_of, run_unit_of_work, store_of
 from metalnet.api.neutron.render import timestamp
 from metalnet.api.neutron.routes import json_body
 from metalnet.api.v1.bodies import unwrap
@@ -45,7 +45,7 @@ def compute_of(request: Request) -> ComputeService:
 
 
 def _applied_revision(request: Request, uow: UnitOfWork, instance: Instance) -> int:
-    view: BootView | None = getattr(request.app.state, "view", None)
+    view: BootView | None = request.app.state.view
     if view is not None:
         return view.revision
     node = uow.nodes.get(instance.node_id)
@@ -79,11 +79,11 @@ def instances_router() -> APIRouter:
     """Routes of ``/v1/instances``."""
     router = APIRouter(prefix="/v1/instances", tags=["instances"])
 
-    def shown(request: Request, instance_id: str) -> dict[str, Any]:
-        with store_of(request).unit_of_work(readonly=True) as uow:
-            return render_instance(
-                request, uow, get_instance(uow, context_of(request), instance_id)
-            )
+    async def rendered(request: Request, instance_id: str) -> dict[str, Any]:
+        ctx = context_of(request)
+        return await run_unit_of_work(
+            request, lambda uow: render_instance(request, uow, get_instance(uow, ctx, instance_id))
+        )
 
     @router.get("", summary="List instances (the caller's; every one for admins)")
     async def list_instances(request: Request) -> JSONResponse:
@@ -91,24 +91,22 @@ def instances_router() -> APIRouter:
         filters = {} if ctx.is_admin else {"project_id": [ctx.project_id]}
         query = ListQuery(filters=filters, sorts=(("created_at", True),))
 
-        def work() -> list[dict[str, Any]]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                found = uow.instances.list(query)
-                return [render_instance(request, uow, i) for i in found]
+        def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+            return [render_instance(request, uow, i) for i in uow.instances.list(query)]
 
-        return JSONResponse({"instances": await run_in_threadpool(work)})
+        return JSONResponse({"instances": await run_unit_of_work(request, work)})
 
     @router.post("", status_code=201, summary="Spawn: attach a node to networks or ports")
     async def spawn(request: Request) -> JSONResponse:
         ctx = context_of(request)
         attrs = unwrap(await json_body(request), "instance", InstanceCreate)
         instance = await run_in_threadpool(compute_of(request).spawn, ctx, attrs)
-        item = await run_in_threadpool(shown, request, instance.id)
+        item = await rendered(request, instance.id)
         return JSONResponse({"instance": item}, status_code=201)
 
     @router.get("/{instance_id}", summary="Show an instance and whether it is ready to boot")
     async def show(request: Request, instance_id: str) -> JSONResponse:
-        return JSONResponse({"instance": await run_in_threadpool(shown, request, instance_id)})
+        return JSONResponse({"instance": await rendered(request, instance_id)})
 
     @router.delete("/{instance_id}", status_code=204,
                    summary="Destroy: release the ports, give the node back")

@@ -16,10 +16,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import context_of, store_of
+from metalnet.api.deps import context_of, run_unit_of_work
 from metalnet.api.neutron.render import timestamp
-from metalnet.api.neutron.routes import json_body, validation_message
-from metalnet.api.v1.bodies import shown, unwrap
+from metalnet.api.neutron.routes import json_body, shown, validation_message
+from metalnet.api.v1.bodies import unwrap
 from metalnet.api.v1.hypervisors import write_reconciled
 from metalnet.core import nodes
 from metalnet.core.model import Node
@@ -107,11 +107,10 @@ def nodes_router() -> APIRouter:
             filters={k: [v] for k, v in wanted.items() if v is not None}, sorts=(("name", True),)
         )
 
-        def work() -> list[dict[str, Any]]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                return [render_node(n) for n in uow.nodes.list(query)]
-
-        return JSONResponse({"nodes": await run_in_threadpool(work)})
+        found = await run_unit_of_work(
+            request, lambda uow: [render_node(n) for n in uow.nodes.list(query)]
+        )
+        return JSONResponse({"nodes": found})
 
     @router.post("", status_code=201, summary="Enroll a node (admin)")
     async def create(request: Request) -> JSONResponse:
@@ -124,11 +123,8 @@ def nodes_router() -> APIRouter:
 
     @router.get("/{ref}", summary="Show a node (by id or name)")
     async def show(request: Request, ref: str) -> Response:
-        def work() -> dict[str, Any]:
-            with store_of(request).unit_of_work(readonly=True) as uow:
-                return render_node(nodes.resolve_node(uow, ref))
-
-        return shown(request, "node", await run_in_threadpool(work))
+        found = await run_unit_of_work(request, lambda uow: nodes.resolve_node(uow, ref))
+        return shown(request, "node", render_node(found))
 
     @router.put("/{ref}", summary="Update a node (admin; owner null unpins)")
     async def update(request: Request, ref: str) -> JSONResponse:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import struct
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Final
@@ -64,6 +64,7 @@ from metalnet.wire.dhcp4.options import (
     decode_relay_agent_info,
     decode_suboptions,
     decode_text,
+    decode_u16,
     decode_u32,
     decode_user_class,
     encode_ip,
@@ -190,12 +191,9 @@ class Packet:
             raise Truncated(f"{size} bytes, no room for the magic cookie", HEADER_LEN)
         else:
             raise BadMagic(f"magic cookie is {vendor.hex()}", HEADER_LEN)
-        if cls is not Packet:
-            return cls(
-                op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr,
-                sname.rstrip(b"\x00"), file.rstrip(b"\x00"), Options._adopt(items),
-            )  # fmt: skip
-        return _make(
+        # _make skips the frozen __init__; a subclass keeps its own.
+        build: Callable[..., Packet] = _make if cls is Packet else cls
+        return build(
             op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr,
             sname.rstrip(b"\x00"), file.rstrip(b"\x00"), Options._adopt(items),
         )  # fmt: skip
@@ -400,11 +398,7 @@ class Packet:
         :raises BadOption: malformed.
         """
         value = self.options._items.get(_MAX_MESSAGE_SIZE)
-        if value is None:
-            return None
-        if len(value) != 2:
-            raise BadOption(f"option 57: length {len(value)}, expected 2")
-        return (value[0] << 8) | value[1]
+        return None if value is None else decode_u16(value, _MAX_MESSAGE_SIZE)
 
     @property
     def hostname(self) -> str | None:

@@ -50,6 +50,12 @@ _BY_ARCH: Final[dict[int, Firmware]] = {
     ClientArch.EFI_RISCV64_HTTP: Firmware.EFI_RISCV64_HTTP,
 }
 
+# Option codes as plain ints: reading an IntEnum member costs ~100 ns on 3.11, and
+# client_arch and is_ipxe run for every request the engine answers.
+_CLIENT_ARCH: Final = int(OptionCode.CLIENT_ARCH)
+_VENDOR_CLASS: Final = int(OptionCode.VENDOR_CLASS)
+_USER_CLASS: Final = int(OptionCode.USER_CLASS)
+_IPXE_ENCAP: Final = int(OptionCode.IPXE_ENCAP)
 _PXE_PREFIX: Final = b"PXEClient"
 _HTTP_PREFIX: Final = b"HTTPClient"
 _IPXE: Final = b"iPXE"
@@ -62,13 +68,13 @@ def client_arch(packet: Packet) -> int | None:
     ``PXEClient:Arch:NNNNN:UNDI:MMMmmm`` (or ``HTTPClient:...``), with the
     same number in decimal. Returns None when neither says.
     """
-    value = packet.options.get(OptionCode.CLIENT_ARCH)
+    value = packet.options.get(_CLIENT_ARCH)
     if value is not None:
         try:
             return int(decode_client_arch(value)[0])
         except BadOption:
             pass  # fall back on option 60
-    vendor = packet.options.get(OptionCode.VENDOR_CLASS)
+    vendor = packet.options.get(_VENDOR_CLASS)
     if vendor is None or not (vendor.startswith(_PXE_PREFIX) or vendor.startswith(_HTTP_PREFIX)):
         return None
     parts = vendor.split(b":", 3)
@@ -88,13 +94,13 @@ def classify(packet: Packet) -> Firmware:
 
 def is_pxe_client(packet: Packet) -> bool:
     """Option 60 begins with ``PXEClient`` (PXE 2.1 firmware, iPXE too)."""
-    vendor = packet.options.get(OptionCode.VENDOR_CLASS)
+    vendor = packet.options.get(_VENDOR_CLASS)
     return vendor is not None and vendor.startswith(_PXE_PREFIX)
 
 
 def is_http_client(packet: Packet) -> bool:
     """Option 60 begins with ``HTTPClient`` (UEFI HTTP boot)."""
-    vendor = packet.options.get(OptionCode.VENDOR_CLASS)
+    vendor = packet.options.get(_VENDOR_CLASS)
     return vendor is not None and vendor.startswith(_HTTP_PREFIX)
 
 
@@ -105,9 +111,9 @@ def is_ipxe(packet: Packet) -> bool:
     length-prefixed form (FIRMWARE.md); both forms are accepted.
     """
     options = packet.options
-    if OptionCode.IPXE_ENCAP in options:
+    if _IPXE_ENCAP in options:
         return True
-    user_class = options.get(OptionCode.USER_CLASS)
+    user_class = options.get(_USER_CLASS)
     if user_class is None:
         return False
     return user_class == _IPXE or _IPXE in decode_user_class(user_class)

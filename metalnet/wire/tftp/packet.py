@@ -63,6 +63,11 @@ class Mode(IntEnum):
     OCTET = 2
 
 
+# The opcodes of the per-packet paths as plain ints: reading an IntEnum member
+# costs more than the comparison or the pack it serves.
+_DATA = int(Opcode.DATA)
+_ACK = int(Opcode.ACK)
+
 _MODES = {"netascii": Mode.NETASCII, "octet": Mode.OCTET}
 _MODE_NAMES = {Mode.NETASCII: "netascii", Mode.OCTET: "octet"}
 
@@ -198,8 +203,10 @@ def encode_data_header(block: int) -> bytes:
 
     :raises WireError: ``block`` is outside 0..65535.
     """
-    _check_u16(block, "block")
-    return _HEADER.pack(Opcode.DATA, block)
+    try:
+        return _HEADER.pack(_DATA, block)  # the pack checks the range
+    except struct.error:
+        raise BadPacket(f"block {block} outside 0..65535") from None
 
 
 def from_wire(data: bytes) -> Packet:
@@ -212,7 +219,7 @@ def from_wire(data: bytes) -> Packet:
     if len(data) < 2:
         raise Truncated("no opcode", 0)
     opcode = (data[0] << 8) | data[1]
-    if opcode == Opcode.ACK:
+    if opcode == _ACK:
         # The hot path of every transfer: decoded without a Reader.
         if len(data) != 4:
             raise _length_error(data, 4)

@@ -3,22 +3,11 @@ boot directory, and only counted as installed when the file sources can serve th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from metalnet.boot import assets
 from metalnet.boot.errors import AccessDenied
 from metalnet.boot.sources import StaticRoot
-
-
-@pytest.fixture
-def loaders(tmp_path: Path) -> Path:
-    directory = tmp_path / "loaders"
-    directory.mkdir()
-    (directory / "undionly.kpxe").write_bytes(b"bios loader")
-    (directory / "ipxe.efi").write_bytes(b"efi loader")
-    return directory
 
 
 def by_name(found: list[assets.Asset]) -> dict[str, assets.Asset]:

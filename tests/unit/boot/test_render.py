@@ -18,6 +18,15 @@ def profile(**fields: object) -> BootProfile:
 KERNEL = profile(kernel="images/vmlinuz", initrds=("images/initrd.img", "images/fw.cpio"),
                  cmdline="console=ttyS0 ip=dhcp")
 
+NOT_OVER_TFTP = [
+    None,
+    profile(script="#!ipxe\n"),
+    profile(chain_url="http://198.18.0.9/x"),
+    profile(kernel="http://198.18.0.9/vmlinuz"),
+    profile(kernel="vmlinuz", initrds=("http://198.18.0.9/initrd",)),
+]
+"""Profiles pxelinux and grub cannot boot: none, not a kernel, or files behind a URL."""
+
 
 # -- iPXE ------------------------------------------------------------------------------
 
@@ -96,13 +105,7 @@ def test_pxelinux_kernel_without_initrd() -> None:
     assert "  APPEND quiet\n" in text and "initrd" not in text
 
 
-@pytest.mark.parametrize("given", [
-    None,
-    profile(script="#!ipxe\n"),
-    profile(chain_url="http://198.18.0.9/x"),
-    profile(kernel="http://198.18.0.9/vmlinuz"),
-    profile(kernel="vmlinuz", initrds=("http://198.18.0.9/initrd",)),
-])
+@pytest.mark.parametrize("given", NOT_OVER_TFTP)
 def test_pxelinux_boots_local_disk_when_the_profile_cannot_be_expressed(
     given: BootProfile | None,
 ) -> None:
@@ -124,13 +127,7 @@ def test_grub_kernel_without_initrd_has_no_initrd_line() -> None:
     assert "initrd" not in render.render_grub(profile(kernel="vmlinuz"))
 
 
-@pytest.mark.parametrize("given", [
-    None,
-    profile(script="#!ipxe\n"),
-    profile(chain_url="http://198.18.0.9/x"),
-    profile(kernel="http://198.18.0.9/vmlinuz"),
-    profile(kernel="vmlinuz", initrds=("http://198.18.0.9/initrd",)),
-])
+@pytest.mark.parametrize("given", NOT_OVER_TFTP)
 def test_grub_exits_when_the_profile_cannot_be_expressed(given: BootProfile | None) -> None:
     text = render.render_grub(given)
     assert text.endswith("exit\n") and "linux" not in text

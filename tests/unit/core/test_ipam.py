@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from metalnet.core.ipam import choose_addresses, pool_bounds
+from metalnet.core.ipam import SCAN_CHUNK, choose_addresses, pool_bounds
 from metalnet.core.model import AllocationPool
 
 
@@ -12,12 +12,19 @@ def ip(text: str) -> int:
     return int(ipaddress.IPv4Address(text))
 
 
-def choose(pools: list[tuple[str, str]], count: int, held: set[str], taken: set[int] | None = None):
+def choose(
+    pools: list[tuple[str, str]],
+    count: int,
+    held: set[str],
+    taken: set[int] | None = None,
+    calls: list[tuple[int, int]] | None = None,
+):
+    """``choose_addresses`` over ``held``; the ranges asked of ``used`` go to ``calls``."""
     used = {ip(a) for a in held}
-    calls: list[tuple[int, int]] = []
 
     def in_use(low: int, high: int) -> set[int]:
-        calls.append((low, high))
+        if calls is not None:
+            calls.append((low, high))
         return {a for a in used if low <= a <= high}
 
     def highest(low: int, high: int) -> int | None:
@@ -67,8 +74,10 @@ def test_never_returns_a_held_address_or_a_duplicate():
 
 def test_large_pool_is_scanned_in_chunks():
     held = {"10.0.255.254"}  # the tail is used: the scan wraps to the start
-    chosen = choose([("10.0.0.1", "10.0.255.254")], 1, held)
+    calls: list[tuple[int, int]] = []
+    chosen = choose([("10.0.0.1", "10.0.255.254")], 1, held, calls=calls)
     assert chosen == ["10.0.0.1"]
+    assert calls == [(ip("10.0.0.1"), ip("10.0.0.1") + SCAN_CHUNK - 1)]  # one chunk, not /16
 
 
 def test_pool_bounds():

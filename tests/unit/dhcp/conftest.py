@@ -97,7 +97,7 @@ class Bench:
 
     def handle(self, packet: Packet, proxy: bool = False) -> Any:
         ingress = self.ingress if not proxy else Ingress("br0", "ctl", ip(SERVER_IP), True)
-        return self.engine.handle(packet, ingress)
+        return self.engine.handle(packet, ingress, packet.mac)
 
 
 REGISTERED = "52:54:00:aa:bb:01"

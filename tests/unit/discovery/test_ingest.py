@@ -3,15 +3,20 @@ schema, rate limit), enrollment by rules into ports and nodes, the operator's AP
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from metalnet.core.view import BootView
+from metalnet.dhcp.leases import LeaseStore
 from metalnet.discovery.endpoint import RateLimit, create_discovery_app
-from metalnet.discovery.locate import Holder
+from metalnet.discovery.locate import LeaseLocator
 from metalnet.discovery.schema import MAX_BODY
 from metalnet.discovery.wiring import ingestor_for
 from metalnet.store.store import Store
@@ -26,14 +31,6 @@ def inventory(mac: str = MAC, vendor: str = "Metalnet Lab", serial: str = "S-1")
             "disks": [{"name": "vda", "size_bytes": 10**9, "serial": "D1"}],
             "nics": [{"name": "eth0", "mac": mac, "link": True}],
             "dmi": {"vendor": vendor, "serial": serial}}
-
-
-class FakeLocator:
-    def __init__(self) -> None:
-        self.leases: dict[str, Holder] = {}
-
-    def holder(self, address: str) -> Holder | None:
-        return self.leases.get(address)
 
 
 @pytest.fixture
@@ -51,18 +48,23 @@ async def site(api_client: httpx.AsyncClient) -> dict[str, Any]:
 
 
 @pytest.fixture
-def locator(site: dict[str, Any]) -> FakeLocator:
-    fake = FakeLocator()
-    fake.leases[LEASED] = Holder(MAC, site["id"], "lease")
-    return fake
+def locator(site: dict[str, Any], store: Store, tmp_path: Path) -> Iterator[LeaseLocator]:
+    """The view of ``store`` and a lease store in which ``MAC`` holds ``LEASED``."""
+    view = BootView()
+    view.load(*store.snapshot())
+    (subnet,) = view.subnets_of(site["id"])
+    leases = LeaseStore(tmp_path / "leases.journal", time.time)
+    leases.commit(int(ipaddress.IPv4Address(LEASED)), MAC, subnet.subnet.id, 3600)
+    yield LeaseLocator(view, leases, {"ctl"})
+    leases.close()
 
 
 @pytest.fixture
-async def machine(store: Store, locator: FakeLocator) -> AsyncIterator[httpx.AsyncClient]:
+async def machine(store: Store, locator: LeaseLocator) -> AsyncIterator[httpx.AsyncClient]:
     """A client posting from ``LEASED`` to the discovery endpoint."""
     sightings = {MAC: {"mac": MAC, "relay_circuit_id": "72:31", "giaddr": None}}
-    app = create_discovery_app(ingestor_for(store), locator,  # type: ignore[arg-type]
-                               sightings.get, RateLimit(limit=3, window=60))
+    app = create_discovery_app(ingestor_for(store), locator, sightings.get,
+                               RateLimit(limit=3, window=60))
     transport = httpx.ASGITransport(app=app, client=(LEASED, 68))
     async with httpx.AsyncClient(transport=transport, base_url="http://boot") as client:
         yield client
@@ -149,7 +151,7 @@ async def test_known_mac_is_registered_not_enrolled(
     assert len(ports) == 1
 
 
-async def test_refusals(machine: httpx.AsyncClient, locator: FakeLocator, store: Store,
+async def test_refusals(machine: httpx.AsyncClient, locator: LeaseLocator, store: Store,
                         site: dict[str, Any]) -> None:
     assert (await machine.post("/v1/discovery", content=b"x" * (MAX_BODY + 1))).status_code == 413
     bad = await post(machine, {**inventory(), "boot_mode": "coreboot"})
@@ -161,8 +163,7 @@ async def test_refusals(machine: httpx.AsyncClient, locator: FakeLocator, store:
     limited = await post(machine, inventory())
     assert limited.status_code == 429 and limited.headers["retry-after"] == "60"
 
-    unleased = create_discovery_app(ingestor_for(store), locator,  # type: ignore[arg-type]
-                                    lambda _mac: None)
+    unleased = create_discovery_app(ingestor_for(store), locator, lambda _mac: None)
     transport = httpx.ASGITransport(app=unleased, client=("198.18.7.50", 68))
     async with httpx.AsyncClient(transport=transport, base_url="http://boot") as client:
         assert (await post(client, inventory())).status_code == 403

@@ -285,3 +285,20 @@ async def test_random_port_bodies_never_500(api_client, body):
     assert response.status_code in {201, 400, 404, 409}, response.text
     if response.status_code != 201:
         assert set(response.json()) == {"NeutronError"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/boot-profiles", {"boot_profile": {"name": "p", "chain_url": "http://x/",
+                                                "description": "a\u0000b"}}),
+        ("/v1/hypervisors", {"hypervisor": {"name": "hv", "description": "a\u0000b"}}),
+        ("/v1/nodes", {"node": {"name": "n", "description": "a\u0000b"}}),
+        ("/v1/enrollment-rules", {"enrollment_rule": {"name": "r", "description": "\u0000"}}),
+        ("/v2.0/networks", {"network": {"name": "n\u0000"}}),
+    ],
+)
+async def test_nul_in_any_json_body_is_400_on_both_backends(backend_api_client, path, body):
+    response = await backend_api_client.post(path, json=body)
+    assert response.status_code == 400, response.text
+    assert "NUL" in response.text

@@ -40,18 +40,49 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _check_text(value: Any) -> None:
+    """Refuse text no database stores faithfully, anywhere in a JSON value.
+
+    :raises ValueError: a string (or key) holds NUL, which PostgreSQL text cannot,
+        or a lone surrogate, which is not encodable as UTF-8.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError("text must be valid Unicode (no lone surrogates)") from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+
+
 async def json_body(request: Request) -> Any:
-    """The decoded body; strict JSON only (no NaN or Infinity, bounded nesting).
+    """The decoded body; strict JSON only (no NaN or Infinity, bounded nesting), and
+    text every database stores (no NUL, no lone surrogate). Every route reads its
+    JSON body through here.
 
     :raises InvalidInput: the body is not such JSON.
     """
     raw = await request.body()
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError as exc:
         raise InvalidInput(reason="the body is nested too deeply") from exc
     except ValueError as exc:
         raise InvalidInput(reason=f"the body is not valid JSON ({exc})") from exc
+    try:
+        _check_text(body)
+    except RecursionError as exc:  # as deep as json allows, and this adds frames
+        raise InvalidInput(reason="the body is nested too deeply") from exc
+    except ValueError as exc:
+        raise InvalidInput(reason=str(exc)) from exc
+    return body
 
 
 def _expected_revision(request: Request) -> int | None:

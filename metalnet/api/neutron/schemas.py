@@ -16,36 +16,8 @@ Description = Annotated[str, StringConstraints(max_length=1024)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^,]+$")]
 
 
-def check_text(value: Any) -> None:
-    """Refuse text no database stores faithfully, anywhere in a JSON value.
-
-    :raises ValueError: a string (or key) holds NUL, which PostgreSQL text cannot,
-        or a lone surrogate, which is not encodable as UTF-8.
-    """
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
-        try:
-            value.encode()
-        except UnicodeEncodeError as exc:
-            raise ValueError("text must be valid Unicode (no lone surrogates)") from exc
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_text(key)
-            check_text(item)
-    elif isinstance(value, list):
-        for item in value:
-            check_text(item)
-
-
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable_text(cls, data: Any) -> Any:
-        check_text(data)
-        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from metalnet.core.boot import BootProfile
+from metalnet.core.ipam import pool_bounds
 from metalnet.core.model import Hypervisor, Instance, Network, Node, Port, Subnet
 from metalnet.core.records import Change, Resource
 
@@ -27,12 +28,20 @@ class SubnetInfo:
     network_int: int
     broadcast_int: int
     prefixlen: int
+    pools: tuple[tuple[int, int], ...] = ()
+    """The allocation pools as inclusive integer ranges."""
 
     @classmethod
     def of(cls, subnet: Subnet) -> SubnetInfo:
-        """Precompute the integer bounds of ``subnet``."""
+        """Precompute the integer bounds of ``subnet`` and of its pools."""
         net = ipaddress.IPv4Network(subnet.cidr)
-        return cls(subnet, int(net.network_address), int(net.broadcast_address), net.prefixlen)
+        return cls(
+            subnet,
+            int(net.network_address),
+            int(net.broadcast_address),
+            net.prefixlen,
+            tuple(pool_bounds(subnet.allocation_pools)),
+        )
 
     def contains(self, address: int) -> bool:
         """Whether ``address`` is inside the subnet."""

@@ -28,13 +28,22 @@ from metalnet.dhcp import boot_options as bo
 from metalnet.dhcp.leases import LeaseStore
 from metalnet.dhcp.sightings import SightingBook
 from metalnet.wire.dhcp4 import MessageType, Packet, is_pxe_client, reply_for, select_reply_options
-from metalnet.wire.dhcp4.options import encode_ip, encode_ips, encode_text, encode_u16, encode_u32
+from metalnet.wire.dhcp4.options import (
+    decode_u32,
+    encode_ip,
+    encode_ips,
+    encode_text,
+    encode_u16,
+    encode_u32,
+)
 
 BROADCAST: Final = "255.255.255.255"
 CLIENT_PORT: Final = 68
 SERVER_PORT: Final = 67
 PROXY_PORT: Final = 4011
 BROADCAST_FLAG: Final = 0x8000
+_REQUESTED_IP: Final = 50
+_SERVER_ID: Final = 54
 _ALWAYS_SENT: Final = bo.BOOT_CODES | {1, 3, 6, 51, 54, 58, 59}
 """Sent in address replies whether requested or not (boot options too, when set)."""
 
@@ -103,8 +112,13 @@ class _Target:
     fixed_ip: str | None = None
 
 
-def _int_or_none(address: ipaddress.IPv4Address | None) -> int | None:
-    return None if address is None else int(address)
+def _address_option(packet: Packet, code: int) -> int | None:
+    """An address option (50, 54) as an int, without building an ``IPv4Address``.
+
+    :raises BadOption: not four bytes.
+    """
+    value = packet.options.get(code)
+    return None if value is None else decode_u32(value, code)
 
 
 def _ip_text(address: int) -> str:
@@ -354,9 +368,6 @@ class DhcpEngine:
             return Drop("port-without-address")
         return _ip_int(target.fixed_ip)
 
-    def _pools(self, info: SubnetInfo) -> list[tuple[int, int]]:
-        return [(_ip_int(p.start), _ip_int(p.end)) for p in info.subnet.allocation_pools]
-
     def _unknown_allowed(self, packet: Packet, target: _Target) -> UnknownPolicy | Drop:
         policy = self._policy(target.network)
         if policy.kind is not PolicyKind.POOL:
@@ -399,9 +410,9 @@ class DhcpEngine:
         offered = self.leases.offer(
             subnet_id,
             target.mac,
-            self._pools(target.subnet),
+            target.subnet.pools,
             lambda ip: self.view.holder_of(subnet_id, ip) is not None,
-            _int_or_none(packet.requested_ip),
+            _address_option(packet, _REQUESTED_IP),
         )
         if offered is None:
             return Drop("pool-exhausted")
@@ -410,13 +421,13 @@ class DhcpEngine:
         )
 
     def _request(self, packet: Packet, ingress: Ingress, target: _Target) -> Outcome:
-        server_id = packet.server_id
-        if server_id is not None and int(server_id) != ingress.server_ip:
+        server_id = _address_option(packet, _SERVER_ID)
+        if server_id is not None and server_id != ingress.server_ip:
             if target.subnet is not None:
                 self.leases.withdraw_offer(target.subnet.subnet.id, target.mac)
             return Drop("other-server-selected")
-        requested = packet.requested_ip
-        wanted = int(requested) if requested is not None else packet.ciaddr
+        requested = _address_option(packet, _REQUESTED_IP)
+        wanted = requested if requested is not None else packet.ciaddr
         if not wanted:
             return Drop("request-without-address")
         if target.port is not None:
@@ -437,7 +448,7 @@ class DhcpEngine:
             # A port took the address (even one this client leased before): the port wins.
             return self._nak(packet, ingress, target, "address not available")
         if wanted not in {lease.ip if lease else None, offered}:
-            in_pool = any(lo <= wanted <= hi for lo, hi in self._pools(target.subnet))
+            in_pool = any(lo <= wanted <= hi for lo, hi in target.subnet.pools)
             if server_id is None and not target.subnet.contains(wanted):
                 return self._nak(packet, ingress, target, "wrong network")
             if not in_pool or not self.leases.is_free(wanted, target.mac):
@@ -448,11 +459,11 @@ class DhcpEngine:
         )
 
     def _decline(self, packet: Packet, _ingress: Ingress, target: _Target) -> Outcome:
-        requested = packet.requested_ip
+        requested = _address_option(packet, _REQUESTED_IP)
         if target.port is not None or target.subnet is None or requested is None:
             return Drop("decline-ignored")
         lease = self.leases.lease_of(target.subnet.subnet.id, target.mac)
-        if lease is None or lease.ip != int(requested):
+        if lease is None or lease.ip != requested:
             return Drop("decline-ignored")
         self.leases.decline(lease.ip, target.subnet.subnet.id)
         return Drop("declined")

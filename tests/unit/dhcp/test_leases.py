@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metalnet.dhcp.leases import DECLINE_QUARANTINE, OFFER_HOLD, LeaseStore
+from metalnet.dhcp.leases import DECLINE_QUARANTINE, OFFER_HOLD, Lease, LeaseStore
 from tests.unit.dhcp.conftest import FakeClock, ip
 
 POOL = [(ip("198.18.10.100"), ip("198.18.10.103"))]
@@ -210,3 +211,103 @@ def test_never_two_macs_on_one_address(tmp_path_factory, steps) -> None:  # type
                 assert lease is None or store.holder(lease.ip) == lease
     finally:
         store.close()
+
+
+def test_a_renewed_lease_outlives_its_first_deadline(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    store.commit(ip("198.18.10.100"), A, SUBNET, 60)
+    clock.advance(30)
+    store.commit(ip("198.18.10.100"), A, SUBNET, 60)  # renewed: now due 60 s from here
+    clock.advance(40)
+    assert store.expire() == 0
+    assert store.lease_of(SUBNET, A) is not None
+    clock.advance(20)
+    assert store.expire() == 1
+    assert store.holder(ip("198.18.10.100")) is None
+    store.close()
+
+
+def test_an_expired_offer_taken_over_is_forgotten_for_its_first_client(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = _store(tmp_path, clock)
+    first = store.offer(SUBNET, A, POOL, _never_held)
+    clock.advance(OFFER_HOLD)
+    assert store.offer(SUBNET, B, POOL, _never_held, first) == first
+    store.expire()
+    assert store.offered_to(SUBNET, B) == first
+    assert store.offered_to(SUBNET, A) is None
+    clock.advance(OFFER_HOLD)
+    store.expire()
+    assert store.offered_to(SUBNET, B) is None and store.is_free(first, C)
+    store.close()
+
+
+def test_frequent_renewals_keep_the_expiry_queue_bounded(tmp_path: Path, clock: FakeClock) -> None:
+    store = _store(tmp_path, clock)
+    for _ in range(5000):
+        store.commit(ip("198.18.10.100"), A, SUBNET, 3600)
+        store.offer(SUBNET, B, POOL, _never_held)
+        store.withdraw_offer(SUBNET, B)
+        clock.advance(0.5)
+    assert len(store._lease_deadlines) <= 2 * 1 + 1025
+    assert len(store._offer_deadlines) <= 2 * 1 + 1025
+    clock.advance(3600)
+    assert store.expire() == 1
+    assert not store._lease_deadlines and not store._offer_deadlines
+    store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["commit", "offer", "withdraw", "release", "advance", "expire"]),
+            st.sampled_from([A, B, C, D, E]),
+            st.integers(1, 90),
+        ),
+        max_size=60,
+    )
+)
+def test_expiry_forgets_exactly_what_is_due(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, str, int]]
+) -> None:
+    """Whatever the history, after expire() nothing due is left and nothing live is gone."""
+    clock = FakeClock()
+    store = _store(tmp_path_factory.mktemp("expiry"), clock)
+    for action, mac, amount in steps:
+        if action == "commit":
+            address = store.offer(SUBNET, mac, POOL, _never_held)
+            if address is not None:
+                store.commit(address, mac, SUBNET, amount)
+        elif action == "offer":
+            store.offer(SUBNET, mac, POOL, _never_held)
+        elif action == "withdraw":
+            store.withdraw_offer(SUBNET, mac)
+        elif action == "release":
+            lease = store.lease_of(SUBNET, mac)
+            if lease is not None:
+                store.release(lease.ip)
+        elif action == "advance":
+            clock.advance(amount)
+        else:
+            store.expire()
+    store.expire()
+    now = clock.now
+    assert all(lease.expires > now for lease in store._by_ip.values())
+    assert all(offer.until > now for offer in store._offers.values())
+    assert all(store._offers.get(o.ip) is o for o in store._offer_by_mac.values())
+    assert all(store._offer_by_mac.get((o.subnet_id, o.mac)) is o for o in store._offers.values())
+    store.close()
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.text(),
+    st.text(),
+    st.floats(min_value=0, max_value=1e12, allow_nan=False),
+)
+def test_a_journal_line_is_the_lease_in_json(ip_: int, mac: str, subnet: str, at: float) -> None:
+    line = Lease(ip_, mac, subnet, at).journal_line()
+    assert line.endswith("\n") and "\n" not in line[:-1]
+    assert json.loads(line) == {"ip": ip_, "mac": mac, "subnet_id": subnet, "expires": at}

@@ -224,7 +224,7 @@ def profile(raw: Path, top: int = 25) -> None:
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if "run_forever" not in stack:
+        if "run_forever" not in stack and "Runner.run" not in stack:  # asyncio / uvloop
             # A worker thread running a job (database, sightings) competes for the GIL.
             job = stack.split("_WorkItem.run", 1)[-1].split(";")
             if "_WorkItem.run" in stack and len(job) > 1:

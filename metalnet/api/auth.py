@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from metalnet.api.deps import in_thread
 from metalnet.api.errors import error_response
 from metalnet.core.context import ADMIN, RequestContext
 from metalnet.errors import InvalidInput, MetalnetError, NotAuthenticated
@@ -49,7 +49,7 @@ class AuthMiddleware:
             project = headers.get("x-project-id")
             return RequestContext(project, is_admin=True) if project else ADMIN
         secret = headers.get("x-auth-token")
-        context = await run_in_threadpool(self.tokens.authenticate, secret) if secret else None
+        context = await in_thread(self.tokens.authenticate, secret) if secret else None
         if context is not None:
             return context
         if scope["path"] in PUBLIC_PATHS:

@@ -3,17 +3,34 @@ they run work in one of the store's units of work."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable
-from typing import TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 
 from metalnet.core.context import RequestContext
 from metalnet.store.store import Store
 from metalnet.store.uow import SqlUnitOfWork
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="api")
+"""Where routes run blocking work (database units of work, token checks). As many
+threads as the PostgreSQL pool has connections (10 + 20 overflow), and then some."""
+
+
+async def in_thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``function(*args, **kwargs)`` on a worker thread, awaited.
+
+    The event loop's own executor hand-off: Starlette's ``run_in_threadpool`` (anyio)
+    cost 0.15 ms of the loop's CPU per call, a tenth of a whole port look-up.
+    """
+    call = functools.partial(function, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_THREADS, call)
 
 
 def store_of(request: Request) -> Store:
@@ -42,4 +59,4 @@ async def run_unit_of_work(
     request: Request, work: Callable[[SqlUnitOfWork], T], write: bool = False
 ) -> T:
     """:func:`in_unit_of_work` on the application's store, in the thread pool."""
-    return await run_in_threadpool(in_unit_of_work, store_of(request), work, write)
+    return await in_thread(in_unit_of_work, store_of(request), work, write)

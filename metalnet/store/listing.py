@@ -69,7 +69,12 @@ def where_clause(spec: ListSpec, filters: Mapping[str, Sequence[Any]]) -> Column
         else:
             column = spec.table.c[spec.columns[name]]
             present = [v for v in values if v is not None]
-            options = [column.in_(present)] if present else []
+            # One value (a look-up by MAC, say) as "=": an IN list is rendered into
+            # the SQL text anew for every statement, "=" is compiled once and cached.
+            if len(present) == 1:
+                options = [column == present[0]]
+            else:
+                options = [column.in_(present)] if present else []
             if len(present) != len(values):
                 options.append(column.is_(None))
             clauses.append(or_(*options) if options else false())

@@ -154,7 +154,7 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
 
         items = await run_unit_of_work(request, work)
         body: dict[str, Any] = {kind.plural: [project_fields(i, parsed.fields) for i in items]}
-        links = page_links(request.url.path, params, parsed.query, [i["id"] for i in items])
+        links = page_links(request.scope["path"], params, parsed.query, [i["id"] for i in items])
         if links:
             body[f"{kind.plural}_links"] = links
         return JSONResponse(body)

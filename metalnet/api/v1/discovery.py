@@ -9,9 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import context_of, run_unit_of_work, store_of
+from metalnet.api.deps import context_of, in_thread, run_unit_of_work, store_of
 from metalnet.api.neutron.routes import json_body
 from metalnet.core.ports import normalize_mac
 from metalnet.core.resources import new_id, utc_now
@@ -187,7 +186,7 @@ def discovery_router() -> APIRouter:
 
         machine = await run_unit_of_work(request, lambda uow: _machine(_repo(uow), ref))
         ingestor = ingestor_for(store_of(request))
-        enrolled = await run_in_threadpool(ingestor.enroll_manually, machine.id, actions)
+        enrolled = await in_thread(ingestor.enroll_manually, machine.id, actions)
         return JSONResponse({"discovered": enrolled.as_dict()})
 
     @router.delete("/v1/discovered/{ref}", status_code=204,

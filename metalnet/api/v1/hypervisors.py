@@ -14,9 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import context_of, run_unit_of_work, store_of
+from metalnet.api.deps import context_of, in_thread, run_unit_of_work, store_of
 from metalnet.api.neutron.render import render_dhcp_opts, timestamp
 from metalnet.api.neutron.routes import json_body, shown
 from metalnet.api.neutron.schemas import DhcpOptBody
@@ -122,7 +121,7 @@ def hypervisors_router() -> APIRouter:
     async def create(request: Request) -> JSONResponse:
         ctx = context_of(request)
         attrs = unwrap(await json_body(request), "hypervisor", HypervisorCreate)
-        item = await run_in_threadpool(
+        item = await in_thread(
             write, request, lambda uow: hypervisors.create_hypervisor(uow, ctx, attrs)
         )
         return JSONResponse({"hypervisor": item}, status_code=201)
@@ -138,7 +137,7 @@ def hypervisors_router() -> APIRouter:
     async def update(request: Request, ref: str) -> JSONResponse:
         ctx = context_of(request)
         changes = unwrap(await json_body(request), "hypervisor", HypervisorUpdate)
-        item = await run_in_threadpool(
+        item = await in_thread(
             write, request, lambda uow: hypervisors.update_hypervisor(uow, ctx, ref, changes)
         )
         return JSONResponse({"hypervisor": item})
@@ -146,7 +145,7 @@ def hypervisors_router() -> APIRouter:
     @router.delete("/{ref}", status_code=204, summary="Delete a hypervisor (admin)")
     async def delete(request: Request, ref: str) -> Response:
         ctx = context_of(request)
-        await run_in_threadpool(
+        await in_thread(
             write, request, lambda uow: hypervisors.delete_hypervisor(uow, ctx, ref)
         )
         return Response(status_code=204)
@@ -158,7 +157,7 @@ def hypervisors_router() -> APIRouter:
         attrs = unwrap(await json_body(request), "heartbeat", HeartbeatBody) if raw else {}
         revision = attrs.get("view_revision", 0)
         now = compute_config(request).clock()
-        item = await run_in_threadpool(
+        item = await in_thread(
             write,
             request,
             lambda uow: hypervisors.record_heartbeat(uow, ctx, ref, now, revision),

@@ -15,9 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import context_of, run_unit_of_work, store_of
+from metalnet.api.deps import context_of, in_thread, run_unit_of_work, store_of
 from metalnet.api.neutron.render import timestamp
 from metalnet.api.neutron.routes import json_body
 from metalnet.api.v1.bodies import unwrap
@@ -100,7 +99,7 @@ def instances_router() -> APIRouter:
     async def spawn(request: Request) -> JSONResponse:
         ctx = context_of(request)
         attrs = unwrap(await json_body(request), "instance", InstanceCreate)
-        instance = await run_in_threadpool(compute_of(request).spawn, ctx, attrs)
+        instance = await in_thread(compute_of(request).spawn, ctx, attrs)
         item = await rendered(request, instance.id)
         return JSONResponse({"instance": item}, status_code=201)
 
@@ -112,7 +111,7 @@ def instances_router() -> APIRouter:
                    summary="Destroy: release the ports, give the node back")
     async def destroy(request: Request, instance_id: str) -> Response:
         ctx = context_of(request)
-        await run_in_threadpool(compute_of(request).destroy, ctx, instance_id)
+        await in_thread(compute_of(request).destroy, ctx, instance_id)
         return Response(status_code=204)
 
     return router

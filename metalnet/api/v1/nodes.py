@@ -14,9 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import context_of, run_unit_of_work
+from metalnet.api.deps import context_of, in_thread, run_unit_of_work
 from metalnet.api.neutron.render import timestamp
 from metalnet.api.neutron.routes import json_body, shown, validation_message
 from metalnet.api.v1.bodies import unwrap
@@ -116,7 +115,7 @@ def nodes_router() -> APIRouter:
     async def create(request: Request) -> JSONResponse:
         ctx = context_of(request)
         attrs = unwrap(await json_body(request), "node", NodeCreate)
-        item = await run_in_threadpool(
+        item = await in_thread(
             write, request, lambda uow: nodes.create_node(uow, ctx, attrs)
         )
         return JSONResponse({"node": item}, status_code=201)
@@ -131,7 +130,7 @@ def nodes_router() -> APIRouter:
         ctx = context_of(request)
         changes = unwrap(await json_body(request), "node", NodeUpdate)
         changes = {k: v for k, v in changes.items() if v is not None or k in _NULLABLE}
-        item = await run_in_threadpool(
+        item = await in_thread(
             write, request, lambda uow: nodes.update_node(uow, ctx, ref, changes)
         )
         return JSONResponse({"node": item})
@@ -139,7 +138,7 @@ def nodes_router() -> APIRouter:
     @router.delete("/{ref}", status_code=204, summary="Delete a node (admin)")
     async def delete(request: Request, ref: str) -> Response:
         ctx = context_of(request)
-        await run_in_threadpool(write, request, lambda uow: nodes.delete_node(uow, ctx, ref))
+        await in_thread(write, request, lambda uow: nodes.delete_node(uow, ctx, ref))
         return Response(status_code=204)
 
     @router.post("/{ref}/actions", summary="provide or manage a node (admin)")
@@ -149,7 +148,7 @@ def nodes_router() -> APIRouter:
             action = ActionBody.model_validate(await json_body(request)).action
         except ValidationError as exc:
             raise BadRequest(resource="action", reason=validation_message(exc)) from exc
-        item = await run_in_threadpool(write, request, lambda uow: nodes.act(uow, ctx, ref, action))
+        item = await in_thread(write, request, lambda uow: nodes.act(uow, ctx, ref, action))
         return JSONResponse({"node": item})
 
     return router

@@ -6,9 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from metalnet.api.deps import store_of
+from metalnet.api.deps import in_thread, store_of
 from metalnet.api.neutron.render import timestamp
 
 
@@ -27,7 +26,7 @@ def sightings_router() -> APIRouter:
     @router.get("", summary="Unknown MACs seen by DHCP (filter with ?mac=)")
     async def list_sightings(request: Request, mac: str | None = None) -> JSONResponse:
         wanted = mac.lower().replace("-", ":") if mac else None
-        rows = await run_in_threadpool(store_of(request).sightings.list, wanted)
+        rows = await in_thread(store_of(request).sightings.list, wanted)
         return JSONResponse({"sightings": [_render(r) for r in rows]})
 
     return router

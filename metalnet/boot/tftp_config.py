@@ -1,8 +1,9 @@
-"""Settings and counters of the TFTP server, plain dataclasses shared by listener and sessions."""
+"""Settings and counters of the TFTP server, shared by the listener, its workers and sessions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, fields
 
 from metalnet.wire.tftp.packet import BLKSIZE_MAX, BLKSIZE_MIN, WINDOWSIZE_MAX, WINDOWSIZE_MIN
 
@@ -21,6 +22,8 @@ class TftpConfig:
     :param max_blksize: largest block size granted (RFC 2348 lets the server lower it).
     :param max_windowsize: largest window granted (RFC 7440 lets the server lower it).
     :param read_ahead: bytes read from the file at once (at least one window).
+    :param workers: transfer worker processes (:mod:`metalnet.boot.tftp_workers`); 0 runs
+        every transfer in the listener's event loop.
     """
 
     max_sessions: int = 512
@@ -31,6 +34,7 @@ class TftpConfig:
     max_blksize: int = BLKSIZE_MAX
     max_windowsize: int = 64
     read_ahead: int = 256 * 1024
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if self.max_sessions < 1 or self.max_sessions_per_client < 1:
@@ -45,11 +49,24 @@ class TftpConfig:
             raise ValueError(f"max_windowsize must be within {WINDOWSIZE_MIN}..{WINDOWSIZE_MAX}")
         if self.read_ahead < 1:
             raise ValueError("read_ahead must be positive")
+        if self.workers < 0:
+            raise ValueError("workers must not be negative")
+
+
+def cpu_workers() -> int:
+    """One worker per CPU this process may run on: the default of the servers that run."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(slots=True)
 class TftpCounters:
-    """Running totals of one server; ``drops`` counts ignored or refused packets by reason."""
+    """Running totals of one server; ``drops`` counts ignored or refused packets by reason.
+
+    A transfer counts its packets on counters of its own, added here when it ends.
+    """
 
     requests: int = 0
     transfers_started: int = 0
@@ -67,3 +84,11 @@ class TftpCounters:
     def drop(self, reason: str) -> None:
         """Count one packet dropped or refused for ``reason``."""
         self.drops[reason] = self.drops.get(reason, 0) + 1
+
+    def add(self, other: TftpCounters) -> None:
+        """Add every total of ``other`` to this one."""
+        for item in fields(self):
+            if item.name != "drops":
+                setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+        for reason, count in other.drops.items():
+            self.drops[reason] = self.drops.get(reason, 0) + count

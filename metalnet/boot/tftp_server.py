@@ -1,11 +1,15 @@
-"""The TFTP listener: parses requests on the well-known port and starts one session each.
+"""The TFTP listener: parses requests on the well-known port and starts one transfer each.
 
 Read-only: write requests get ERROR 2. Refusals (missing file, refused path,
 write, limits, malformed request) are answered from the listening socket, so a
-flood of bad requests never costs a socket; accepted reads run in their own
-task on their own socket (:mod:`metalnet.boot.tftp_session`).
+flood of bad requests never costs a socket. An accepted read gets its own socket
+and runs as its own task (:mod:`metalnet.boot.tftp_session`): in a transfer worker
+process (:mod:`metalnet.boot.tftp_workers`) when ``TftpConfig.workers`` is set,
+else, or while no worker is ready, in the listener's event loop. Policy (paths,
+rendered files, limits, duplicate requests), counters and events stay here.
 
-Run standalone with ``python -m metalnet.boot.tftp_server --root DIR --listen HOST:PORT``.
+Run standalone with ``python -m metalnet.boot.tftp_server --root DIR --listen HOST:PORT``
+(``--workers N``, default one per CPU).
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvloop
@@ -26,9 +32,10 @@ from metalnet.boot import events
 from metalnet.boot.errors import AccessDenied, FileNotFound
 from metalnet.boot.events import EventHook
 from metalnet.boot.sources import FileSource, StaticRoot
-from metalnet.boot.tftp_config import TftpConfig, TftpCounters
-from metalnet.boot.tftp_session import TransferSession
+from metalnet.boot.tftp_config import TftpConfig, TftpCounters, cpu_workers
+from metalnet.boot.tftp_runner import LocalRunner, Report
 from metalnet.boot.tftp_transfer import Status, negotiate
+from metalnet.boot.tftp_workers import WorkerPool
 from metalnet.errors import MetalnetError
 from metalnet.wire.errors import WireError
 from metalnet.wire.tftp.packet import ERROR, RRQ, WRQ, ErrorCode, from_wire
@@ -38,10 +45,16 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Active:
-    task: asyncio.Task[None]
+    """A transfer from start to report."""
+
+    client: Address
+    path: str
+    size: int
     request: bytes
+    started: float = field(default_factory=time.monotonic)
+    cancel: Callable[[], object] = field(default=lambda: None)  # set once it runs
 
 
 class _Listener(asyncio.DatagramProtocol):
@@ -84,6 +97,8 @@ class TftpServer:
         self._host = ""
         self._sessions: dict[Address, _Active] = {}
         self._per_client: dict[str, int] = {}
+        self._local = LocalRunner(self.config)
+        self._pool: WorkerPool | None = None
 
     @property
     def address(self) -> Address:
@@ -98,6 +113,11 @@ class TftpServer:
         """Transfers running now."""
         return len(self._sessions)
 
+    @property
+    def worker_pids(self) -> list[int]:
+        """The process ids of the transfer workers taking transfers now."""
+        return self._pool.pids if self._pool is not None else []
+
     async def start(self, host: str = "0.0.0.0", port: int = 69) -> Address:
         """Bind the listener (port 0 picks a free one); return the bound address.
 
@@ -110,21 +130,29 @@ class TftpServer:
             lambda: _Listener(self), local_addr=(host, port)
         )
         self._host = host
+        if self.config.workers:
+            self._pool = WorkerPool(self.config.workers, self.config)
+            try:
+                await self._pool.start()
+            except BaseException:
+                await self.close()
+                raise
         return self.address
 
     async def close(self) -> None:
-        """Stop listening and cancel running transfers; on return the port is free.
+        """Stop listening, cancel running transfers and stop the workers.
 
-        (A transport closes its socket on a later loop iteration: wait for it, so a
-        server started right after on the same port can bind.)
+        On return every transfer has been reported and the port is free. (A transport
+        closes its socket on a later loop iteration: wait for it, so a server started
+        right after on the same port can bind.)
         """
         if self._transport is not None:
             self._transport.close()
             self._transport = None
-        tasks = [active.task for active in self._sessions.values()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._local.close()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
         if self._listener is not None:
             await self._listener.closed
             self._listener = None
@@ -162,8 +190,8 @@ class TftpServer:
                 # The client resent its request before our first answer reached it.
                 self.counters.drop("duplicate-request")
                 return
-            existing.task.cancel()  # a new request from the same port replaces the old one
-            self._forget(client, existing)
+            existing.cancel()  # a new request from the same port replaces the old one
+            self._forget(existing)
         if len(self._sessions) >= self.config.max_sessions:
             self._refuse(client, request.filename, ErrorCode.NOT_DEFINED, "too-many-sessions")
             return
@@ -192,11 +220,13 @@ class TftpServer:
             file.close()
             self._refuse(client, request.filename, ErrorCode.NOT_DEFINED, "socket-failed", str(exc))
             return
-        session = TransferSession(sock, file, negotiation, self.config, self.counters)
-        task = asyncio.get_running_loop().create_task(
-            self._run(session, client, request.filename, file.size)
-        )
-        self._sessions[client] = _Active(task, data)
+        active = _Active(client, request.filename, file.size, data)
+        finish = functools.partial(self._finished, active)
+        cancel = self._pool.run(sock, file, negotiation, finish) if self._pool else None
+        if cancel is None:  # no workers, or none ready: the transfer runs in this loop
+            cancel = self._local.run(sock, file, negotiation, finish)
+        active.cancel = cancel
+        self._sessions[client] = active
         self._per_client[client[0]] = self._per_client.get(client[0], 0) + 1
         self.counters.transfers_started += 1
         oack = negotiation.oack.options if negotiation.oack else ()
@@ -222,42 +252,30 @@ class TftpServer:
             raise
         return sock
 
-    async def _run(self, session: TransferSession, client: Address, path: str, size: int) -> None:
-        me = asyncio.current_task()
-        started = time.monotonic()
-        try:
-            transfer = await session.run()
-        except asyncio.CancelledError:
-            self.counters.transfers_failed += 1
-            self._emit(events.TFTP_TRANSFER_FAILED, client, path, reason="cancelled")
-            raise
-        except Exception:
-            log.exception("tftp: transfer of %r to %s:%s crashed", path, *client)
-            self.counters.transfers_failed += 1
-            self._emit(events.TFTP_TRANSFER_FAILED, client, path, reason="internal error")
-            return
-        finally:
-            active = self._sessions.get(client)
-            if active is not None and active.task is me:
-                self._forget(client, active)
-        if transfer.status is Status.COMPLETED:
+    def _finished(self, active: _Active, report: Report) -> None:
+        """Count and announce how a transfer ended, wherever it ran."""
+        self._forget(active)
+        self.counters.add(report.counters)
+        client, path = active.client, active.path
+        if report.status is Status.COMPLETED:
             self.counters.transfers_completed += 1
             self._emit(
                 events.TFTP_TRANSFER_COMPLETED,
                 client,
                 path,
-                size=size,
-                seconds=round(time.monotonic() - started, 3),
-                retransmits=transfer.retransmits,
+                size=active.size,
+                seconds=round(time.monotonic() - active.started, 3),
+                retransmits=report.retransmits,
             )
-        elif transfer.status is Status.ABORTED:
+        elif report.status is Status.ABORTED:
             self.counters.transfers_aborted_by_client += 1
-            self._emit(events.TFTP_TRANSFER_ABORTED, client, path, reason=transfer.reason)
+            self._emit(events.TFTP_TRANSFER_ABORTED, client, path, reason=report.reason)
         else:
             self.counters.transfers_failed += 1
-            self._emit(events.TFTP_TRANSFER_FAILED, client, path, reason=transfer.reason)
+            self._emit(events.TFTP_TRANSFER_FAILED, client, path, reason=report.reason)
 
-    def _forget(self, client: Address, active: _Active) -> None:
+    def _forget(self, active: _Active) -> None:
+        client = active.client
         if self._sessions.get(client) is active:
             del self._sessions[client]
             left = self._per_client[client[0]] - 1
@@ -318,11 +336,18 @@ def main(argv: list[str] | None = None) -> None:
         "--max-sessions-per-client", type=int, default=defaults.max_sessions_per_client
     )
     parser.add_argument("--max-windowsize", type=int, default=defaults.max_windowsize)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=cpu_workers(),
+        help="transfer worker processes (default: one per CPU; 0: all in the listener)",
+    )
     args = parser.parse_args(argv)
     config = TftpConfig(
         max_sessions=args.max_sessions,
         max_sessions_per_client=args.max_sessions_per_client,
         max_windowsize=args.max_windowsize,
+        workers=args.workers,
     )
     logging.basicConfig(level=logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):

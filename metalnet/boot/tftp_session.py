@@ -7,7 +7,8 @@ unreachable" ends the session at once. The socket is watched with
 ``loop.add_reader`` and written with ``sendmsg`` directly: a transfer is a
 stream of small datagrams and per-packet futures would cost more than the send.
 File reads happen on the event loop in ``read_ahead``-sized pieces, which is
-cheap for boot files that sit in the page cache.
+cheap for boot files that sit in the page cache. Sessions run on the listener's
+loop or on a transfer worker's, both through :mod:`metalnet.boot.tftp_runner`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Helpers for the TFTP and HTTP boot integration tests (loopback only).
 
 ``make_boot_tree`` a boot directory with test files, a symlink leading out and a secret outside
-``tftp_server``    a :class:`TftpServer` on 127.0.0.1 with short timers (an async context manager)
+``tftp_server``    a :class:`TftpServer` on 127.0.0.1 with short timers (an async context manager);
+                   transfers run in its own loop unless ``workers`` asks for worker processes
+``WORKER_MODES``   parametrizes a test over both (``workers``: 0, then 2)
 ``TftpClient``     a small RFC 1350/2347/7440 client over a Python UDP socket, with optional loss
 ``run``            runs an external client without blocking the event loop the servers run in
 """
@@ -16,7 +18,7 @@ import socket
 import struct
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,10 @@ FAST = TftpConfig(
     max_retries=20,
     max_sessions_per_client=64,
 )
+
+# In the listener's loop by default: quickest to start, and what most protocol tests are about.
+# The tests whose outcome travels back from a worker run both ways.
+WORKER_MODES = pytest.mark.parametrize("workers", [0, 2], ids=["in-loop", "workers"])
 
 
 @dataclass
@@ -66,10 +72,17 @@ async def tftp_server(
     source: FileSource | Path,
     config: TftpConfig = FAST,
     on_event: Callable[..., None] | None = None,
+    *,
+    workers: int | None = None,
 ) -> AsyncIterator[TftpServer]:
-    """A started server on 127.0.0.1 (free port); closed on exit."""
+    """A started server on 127.0.0.1 (free port); closed on exit.
+
+    :param workers: replaces ``config.workers`` when given.
+    """
     if isinstance(source, Path):
         source = StaticRoot(source)
+    if workers is not None:
+        config = replace(config, workers=workers)
     server = TftpServer(source, config, on_event=on_event)
     await server.start("127.0.0.1", 0)
     try:

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     bootloader_dir: Path | None = None
     http_port: int = Field(8080, ge=1, le=65535)
     tftp_port: int = Field(69, ge=1, le=65535)
+    tftp_workers: int | None = Field(None, ge=0, le=1024)
     hypervisor_dead_after: float = Field(30.0, ge=1.0, le=86400.0)
     switch_drivers: list[str] = Field(default_factory=list)
 

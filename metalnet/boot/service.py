@@ -1,7 +1,10 @@
 """The boot role of a host: TFTP and HTTP boot on each provisioning address.
 
 Both serve the same source: per-machine files rendered from the view
-(:mod:`metalnet.boot.machine_files`) over the boot directory, read-only.
+(:mod:`metalnet.boot.machine_files`) over the boot directory, read-only. TFTP
+transfers run in worker processes (:mod:`metalnet.boot.tftp_workers`), one per
+CPU by default, shared out among the addresses, so bulk TFTP stays off the event
+loop that answers DHCP.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from metalnet.boot.events import EventHook
 from metalnet.boot.http import create_boot_app
 from metalnet.boot.machine_files import LocateUnknown, MachineFiles
 from metalnet.boot.sources import Overlay, RenderedSource, StaticRoot
+from metalnet.boot.tftp_config import TftpConfig, cpu_workers
 from metalnet.boot.tftp_server import TftpServer
 from metalnet.core.view import BootView
 from metalnet.http_server import BackgroundServer
@@ -70,6 +74,9 @@ class BootService:
     :param locate_unknown: MAC -> network of its dynamic lease (discovery boots).
     :param http_routes: more ASGI apps served on the boot HTTP port at exact paths
         (the machine-facing ``/v1/discovery``).
+    :param tftp_workers: TFTP transfer worker processes in all (default: one per CPU),
+        shared out among the addresses, at least one each; 0 runs transfers in this
+        process's event loop.
     """
 
     def __init__(
@@ -82,6 +89,7 @@ class BootService:
         on_event: EventHook | None = None,
         locate_unknown: LocateUnknown | None = None,
         http_routes: dict[str, ASGIApp] | None = None,
+        tftp_workers: int | None = None,
     ) -> None:
         files = MachineFiles(view, locate_unknown)
         self.source = Overlay([RenderedSource(files.render), StaticRoot(boot_dir)])
@@ -90,6 +98,10 @@ class BootService:
         self.http_port = http_port
         self.on_event = _logging_hook(on_event)
         self.http_routes = http_routes or {}
+        workers = cpu_workers() if tftp_workers is None else tftp_workers
+        self.tftp_config = TftpConfig(
+            workers=max(1, workers // len(addresses)) if workers and addresses else 0
+        )
         self.tftp: list[TftpServer] = []
         self._http: BackgroundServer | None = None
 
@@ -102,7 +114,7 @@ class BootService:
         sockets: list[socket.socket] = []
         try:
             for address in self.addresses:
-                server = TftpServer(self.source, on_event=self.on_event)
+                server = TftpServer(self.source, self.tftp_config, on_event=self.on_event)
                 await server.start(host=address, port=self.tftp_port)
                 self.tftp.append(server)
             for address in self.addresses:
@@ -120,8 +132,9 @@ class BootService:
             with contextlib.suppress(Exception):  # the start-up error is the one to raise
                 await self.stop()
             raise
-        log.info("boot files on %s (TFTP %d, HTTP %d)", ", ".join(self.addresses),
-                 self.tftp_port, self.http_port)
+        log.info("boot files on %s (TFTP %d with %d transfer workers each, HTTP %d)",
+                 ", ".join(self.addresses), self.tftp_port, self.tftp_config.workers,
+                 self.http_port)
 
     async def stop(self) -> None:
         """Stop both servers (running transfers are cut)."""

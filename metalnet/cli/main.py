@@ -38,6 +38,9 @@ def _serve_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
                         "(default: Debian's ipxe/pxelinux paths)")
     parser.add_argument("--http-port", type=int, help="HTTP boot port (default 8080)")
     parser.add_argument("--tftp-port", type=int, help="TFTP port (default 69)")
+    parser.add_argument("--tftp-workers", type=int, metavar="N",
+                        help="TFTP transfer worker processes (default: one per CPU; "
+                        "0: transfers share the DHCP event loop)")
     parser.add_argument("--hypervisor-dead-after", type=float, metavar="SECONDS",
                         help="a hypervisor silent this long is dead; its nodes move (default 30)")
     parser.add_argument("--switch-driver", dest="switch_drivers", action="append",

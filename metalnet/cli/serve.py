@@ -78,7 +78,7 @@ async def _start_provisioning(
     locator, routes = discovery_service(store, view, dhcp.leases, settings.interface_map)
     boot = BootService(
         view, settings.boot_directory, addresses, settings.tftp_port, settings.http_port,
-        locate_unknown=locator.network_of, http_routes=routes,
+        locate_unknown=locator.network_of, http_routes=routes, tftp_workers=settings.tftp_workers,
     )
     await boot.start()
     stack.push_async_callback(boot.stop)

@@ -294,7 +294,7 @@ def test_expiry_forgets_exactly_what_is_due(
             store.expire()
     store.expire()
     now = clock.now
-    assert all(lease.expires > now for lease in store._by_ip.values())
+    assert all(row[3] > now for row in store._by_ip.values())
     assert all(offer.until > now for offer in store._offers.values())
     assert all(store._offers.get(o.ip) is o for o in store._offer_by_mac.values())
     assert all(store._offer_by_mac.get((o.subnet_id, o.mac)) is o for o in store._offers.values())

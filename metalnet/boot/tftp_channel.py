@@ -120,8 +120,7 @@ class Channel:
             except BlockingIOError:
                 return
             except OSError:
-                self.close()
-                self._end()
+                self._broken()
                 return
             self._outbox.popleft()
             _close_all(copies)
@@ -144,8 +143,7 @@ class Channel:
         except BlockingIOError:
             return
         except OSError:
-            self.close()
-            self._end()
+            self._broken()
             return
         if not data and not fds:  # end of file: no empty message is ever sent
             self._loop.remove_reader(self._fd)
@@ -156,6 +154,11 @@ class Channel:
             _close_all(fds)
             data, fds = b"", []
         self._on_message(data, fds)
+
+    def _broken(self) -> None:
+        """The socket failed: close it and say the other side has gone."""
+        self.close()
+        self._end()
 
     def _end(self) -> None:
         if not self._ended:

@@ -8,12 +8,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from metalnet.api.deps import context_of, run_unit_of_work
 from metalnet.api.neutron.kinds import KINDS, PORT, ResourceKind
 from metalnet.api.neutron.query import page_links, parse_list, project_fields
+from metalnet.api.responses import JSONResponse
 from metalnet.core.repo import UnitOfWork
 from metalnet.core.resources import check_revision
 from metalnet.core.tags import check_tag, replace_tags
@@ -208,6 +208,11 @@ def _add_resource_routes(router: APIRouter, kind: ResourceKind) -> None:
         await run_unit_of_work(request, work, write=True)
         return Response(status_code=204)
 
+    # Lists (a compute layer's look-up by MAC) are served by a plain Starlette route,
+    # matched first: FastAPI's request handler (dependency solving, operation hooks) took
+    # a fifth of the loop's time per look-up, and this handler needs none of it. The
+    # FastAPI route behind it is never matched; it keeps the list in the OpenAPI document.
+    router.add_route(base, list_resources, methods=["GET"], include_in_schema=False)
     router.add_api_route(base, list_resources, methods=["GET"], summary=f"List {kind.plural}")
     router.add_api_route(base, create_resources, methods=["POST"], status_code=201,
                          summary=f"Create {kind.plural} (one, or several all-or-nothing)")

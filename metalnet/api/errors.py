@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from metalnet.api.responses import JSONResponse
 from metalnet.errors import MetalnetError
 
 log = logging.getLogger(__name__)

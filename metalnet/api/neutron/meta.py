@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from metalnet.api.neutron.kinds import KINDS
+from metalnet.api.responses import JSONResponse
 from metalnet.errors import Forbidden, NotFound
 
 EXTENSIONS = {

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from metalnet.api.deps import context_of, run_unit_of_work
 from metalnet.api.neutron.render import timestamp
 from metalnet.api.neutron.routes import json_body
+from metalnet.api.responses import JSONResponse
 from metalnet.api.v1.bodies import unwrap
 from metalnet.core import profiles
 from metalnet.core.boot import BootProfile

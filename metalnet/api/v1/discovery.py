@@ -8,10 +8,10 @@ import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from metalnet.api.deps import context_of, in_thread, run_unit_of_work, store_of
 from metalnet.api.neutron.routes import json_body
+from metalnet.api.responses import JSONResponse
 from metalnet.core.ports import normalize_mac
 from metalnet.core.resources import new_id, utc_now
 from metalnet.discovery.enroll import MachineNotFound

@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from metalnet.api.deps import context_of, in_thread, run_unit_of_work, store_of
 from metalnet.api.neutron.render import render_dhcp_opts, timestamp
 from metalnet.api.neutron.routes import json_body, shown
 from metalnet.api.neutron.schemas import DhcpOptBody
+from metalnet.api.responses import JSONResponse
 from metalnet.api.v1.bodies import unwrap
 from metalnet.compute.config import ComputeConfig
 from metalnet.core import hypervisors

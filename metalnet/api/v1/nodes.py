@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from metalnet.api.deps import context_of, in_thread, run_unit_of_work
 from metalnet.api.neutron.render import timestamp
 from metalnet.api.neutron.routes import json_body, shown, validation_message
+from metalnet.api.responses import JSONResponse
 from metalnet.api.v1.bodies import unwrap
 from metalnet.api.v1.hypervisors import write_reconciled
 from metalnet.core import nodes

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from metalnet.api.deps import in_thread, store_of
 from metalnet.api.neutron.render import timestamp
+from metalnet.api.responses import JSONResponse
 
 
 def _render(row: dict[str, Any]) -> dict[str, Any]:

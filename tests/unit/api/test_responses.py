@@ -1,4 +1,4 @@
-"""The API's JSON response renders what Starlette's does, faster, and never fails where it would not."""
+"""The API's JSON response renders what Starlette's does, and never fails where that would not."""
 
 from __future__ import annotations
 

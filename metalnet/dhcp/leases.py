@@ -28,6 +28,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 OFFER_HOLD = 30.0
 DECLINE_QUARANTINE = 3600.0
@@ -66,20 +67,17 @@ _json_string = functools.lru_cache(maxsize=1024)(json.dumps)
 """A subnet id as a JSON string, remembered: a few subnets hold every lease."""
 
 _Row = tuple[int, str, str, float]
-"""A lease as the store holds it: ``(ip, mac, subnet_id, expires)``, a plain tuple.
+"""A lease or an offer as the store holds it: ``(ip, mac, subnet_id, deadline)``.
 
-The collector stops tracking a tuple of strings and numbers, but not an instance
-of a class: 100,000 :class:`Lease` objects made every full collection walk them,
-pauses of 20-60 ms on the packet path. :class:`Lease` is made when asked for.
+A plain tuple: the collector stops tracking a tuple of strings and numbers, but
+not an instance of a class. 100,000 :class:`Lease` objects made every full
+collection walk them, pauses of 20-60 ms on the packet path; offers pile up
+alike in a flood of DISCOVERs. :class:`Lease` is made when asked for.
 """
-
-
-@dataclass(frozen=True, slots=True)
-class _Offer:
-    ip: int
-    mac: str
-    subnet_id: str
-    until: float
+_IP: Final = 0
+_MAC: Final = 1
+_SUBNET: Final = 2
+_DEADLINE: Final = 3
 
 
 class LeaseStore:
@@ -95,8 +93,8 @@ class LeaseStore:
         self.torn_lines = 0
         self._by_ip: dict[int, _Row] = {}
         self._by_mac: dict[tuple[str, str], _Row] = {}
-        self._offers: dict[int, _Offer] = {}
-        self._offer_by_mac: dict[tuple[str, str], _Offer] = {}
+        self._offers: dict[int, _Row] = {}
+        self._offer_by_mac: dict[tuple[str, str], _Row] = {}
         self._cursor: dict[str, int] = {}
         # (deadline, address) of every binding and offer made; see the module docstring.
         self._lease_deadlines: list[tuple[float, int]] = []
@@ -137,10 +135,10 @@ class LeaseStore:
         temporary = self.path.with_suffix(".tmp")
         with open(temporary, "w", encoding="utf-8") as out:
             for row in list(self._by_ip.values()):
-                if row[3] > now:
+                if row[_DEADLINE] > now:
                     out.write(Lease(*row).journal_line())
                 else:
-                    self._drop(row[0])
+                    self._drop(row[_IP])
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.path)
@@ -187,7 +185,7 @@ class LeaseStore:
         if mac:  # a declined address has no client
             previous = self._by_mac.get((subnet_id, mac))
             if previous is not None:
-                self._by_ip.pop(previous[0], None)
+                self._by_ip.pop(previous[_IP], None)
             self._by_mac[(subnet_id, mac)] = row
         self._by_ip[ip] = row
         _push_deadline(
@@ -195,18 +193,18 @@ class LeaseStore:
         )
 
     def _live_lease_deadlines(self) -> list[tuple[float, int]]:
-        return [(row[3], ip) for ip, row in self._by_ip.items()]
+        return [(row[_DEADLINE], ip) for ip, row in self._by_ip.items()]
 
     def _live_offer_deadlines(self) -> list[tuple[float, int]]:
-        return [(offer.until, ip) for ip, offer in self._offers.items()]
+        return [(offer[_DEADLINE], ip) for ip, offer in self._offers.items()]
 
     def _drop(self, ip: int) -> None:
         old = self._by_ip.pop(ip, None)
-        if old is not None and self._by_mac.get((old[2], old[1])) is old:
-            del self._by_mac[(old[2], old[1])]
+        if old is not None and self._by_mac.get((old[_SUBNET], old[_MAC])) is old:
+            del self._by_mac[(old[_SUBNET], old[_MAC])]
 
     def _live(self, row: _Row | None) -> Lease | None:
-        return Lease(*row) if row is not None and row[3] > self.clock() else None
+        return Lease(*row) if row is not None and row[_DEADLINE] > self.clock() else None
 
     def lease_of(self, subnet_id: str, mac: str) -> Lease | None:
         """The client's unexpired lease on the subnet."""
@@ -219,7 +217,7 @@ class LeaseStore:
     def leases(self) -> Iterator[Lease]:
         """Every unexpired lease and quarantine."""
         now = self.clock()
-        return (Lease(*row) for row in list(self._by_ip.values()) if row[3] > now)
+        return (Lease(*row) for row in list(self._by_ip.values()) if row[_DEADLINE] > now)
 
     def commit(self, ip: int, mac: str, subnet_id: str, duration: float) -> Lease:
         """Bind ``ip`` to ``mac``; durable at the next :meth:`flush`."""
@@ -248,12 +246,12 @@ class LeaseStore:
         gone = 0
         for ip in _due(self._lease_deadlines, now):
             row = self._by_ip.get(ip)
-            if row is not None and row[3] <= now:
+            if row is not None and row[_DEADLINE] <= now:
                 self._drop(ip)
                 gone += 1
         for ip in _due(self._offer_deadlines, now):
             offer = self._offers.get(ip)
-            if offer is not None and offer.until <= now:
+            if offer is not None and offer[_DEADLINE] <= now:
                 self._forget_offer(offer)
         return gone
 
@@ -265,26 +263,28 @@ class LeaseStore:
         if offer is not None:
             self._forget_offer(offer)
 
-    def _forget_offer(self, offer: _Offer) -> None:
-        if self._offers.get(offer.ip) is offer:
-            del self._offers[offer.ip]
-        key = (offer.subnet_id, offer.mac)
+    def _forget_offer(self, offer: _Row) -> None:
+        if self._offers.get(offer[_IP]) is offer:
+            del self._offers[offer[_IP]]
+        key = (offer[_SUBNET], offer[_MAC])
         if self._offer_by_mac.get(key) is offer:
             del self._offer_by_mac[key]
 
     def offered_to(self, subnet_id: str, mac: str) -> int | None:
         """The address currently offered to the client, if any."""
         offer = self._offer_by_mac.get((subnet_id, mac))
-        return offer.ip if offer is not None and offer.until > self.clock() else None
+        if offer is None or offer[_DEADLINE] <= self.clock():
+            return None
+        return offer[_IP]
 
     def is_free(self, ip: int, mac: str) -> bool:
         """Whether ``ip`` is neither leased nor offered to another client."""
         now = self.clock()
         row = self._by_ip.get(ip)
-        if row is not None and row[3] > now and row[1] != mac:
+        if row is not None and row[_DEADLINE] > now and row[_MAC] != mac:
             return False
         offer = self._offers.get(ip)
-        return offer is None or offer.until <= now or offer.mac == mac
+        return offer is None or offer[_DEADLINE] <= now or offer[_MAC] == mac
 
     def offer(
         self,
@@ -346,11 +346,12 @@ class LeaseStore:
         previous = self._offers.get(ip)  # an expired offer to another client
         if previous is not None:
             self._forget_offer(previous)
-        offer = _Offer(ip, mac, subnet_id, self.clock() + OFFER_HOLD)
+        until = self.clock() + OFFER_HOLD
+        offer = (ip, mac, subnet_id, until)
         self._offers[ip] = offer
         self._offer_by_mac[(subnet_id, mac)] = offer
         _push_deadline(
-            self._offer_deadlines, offer.until, ip, self._live_offer_deadlines, len(self._offers)
+            self._offer_deadlines, until, ip, self._live_offer_deadlines, len(self._offers)
         )
 
 

@@ -294,10 +294,11 @@ def test_expiry_forgets_exactly_what_is_due(
             store.expire()
     store.expire()
     now = clock.now
-    assert all(row[3] > now for row in store._by_ip.values())
-    assert all(offer.until > now for offer in store._offers.values())
-    assert all(store._offers.get(o.ip) is o for o in store._offer_by_mac.values())
-    assert all(store._offer_by_mac.get((o.subnet_id, o.mac)) is o for o in store._offers.values())
+    # Leases and offers are both held as (ip, mac, subnet_id, deadline).
+    assert all(deadline > now for _, _, _, deadline in store._by_ip.values())
+    assert all(deadline > now for _, _, _, deadline in store._offers.values())
+    assert all(store._offers.get(o[0]) is o for o in store._offer_by_mac.values())
+    assert all(store._offer_by_mac.get((o[2], o[1])) is o for o in store._offers.values())
     store.close()
 
 

@@ -10,6 +10,7 @@ from metalnet.api.local_network import LocalNetworkApi
 from metalnet.api.neutron.meta import meta_router
 from metalnet.api.neutron.routes import neutron_router
 from metalnet.api.v1.boot_profiles import boot_profiles_router
+from metalnet.api.v1.counters import Counters, counters_router
 from metalnet.api.v1.discovery import discovery_router
 from metalnet.api.v1.hypervisors import hypervisors_router
 from metalnet.api.v1.instances import instances_router
@@ -25,7 +26,7 @@ from metalnet.store.store import Store
 
 def create_app(
     store: Store, noauth: bool, compute: ComputeConfig | None = None,
-    view: BootView | None = None,
+    view: BootView | None = None, counters: Counters | None = None,
 ) -> FastAPI:
     """An ASGI app over ``store``.
 
@@ -33,6 +34,7 @@ def create_app(
     :param compute: hypervisor liveness, switch drivers, clock (defaults otherwise).
     :param view: the DHCP view of this process, when it runs DHCP (instances are
         ready once it has applied their changes).
+    :param counters: reads the DHCP and TFTP counters of this process, when it runs them.
     """
     app = FastAPI(
         title="metalnet",
@@ -47,6 +49,7 @@ def create_app(
     app.state.store = store
     app.state.compute = compute = compute or ComputeConfig()
     app.state.view = view
+    app.state.counters = counters
     cache = NetworkCache(LocalNetworkApi(store))
     app.state.compute_service = ComputeService(
         store.unit_of_work, Attacher(cache, compute.switches)
@@ -61,4 +64,5 @@ def create_app(
     app.include_router(hypervisors_router())
     app.include_router(nodes_router())
     app.include_router(instances_router())
+    app.include_router(counters_router())
     return app

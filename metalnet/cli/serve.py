@@ -12,11 +12,14 @@ import gc
 import logging
 import signal
 import socket
+from dataclasses import asdict
+from typing import Any
 
 import uvicorn
 import uvloop
 
 from metalnet.api.app import create_app
+from metalnet.api.v1.counters import Counters
 from metalnet.boot import assets
 from metalnet.boot.defaults import boot_defaults_for
 from metalnet.boot.service import BootService
@@ -43,12 +46,14 @@ def decide_noauth(settings: Settings, store: Store) -> bool:
 
 
 def _api_server(
-    settings: Settings, store: Store, compute: ComputeConfig, view: BootView | None
+    settings: Settings, store: Store, compute: ComputeConfig, view: BootView | None,
+    counters: Counters | None,
 ) -> EmbeddedServer:
     noauth = decide_noauth(settings, store)
     host, port = settings.listen_address
     config = uvicorn.Config(
-        create_app(store, noauth=noauth, compute=compute, view=view), host=host, port=port,
+        create_app(store, noauth=noauth, compute=compute, view=view, counters=counters),
+        host=host, port=port,
         log_level="warning", access_log=False, lifespan="off",
         http="httptools", proxy_headers=False,  # docs/0006-read-path.md
     )
@@ -59,8 +64,11 @@ def _api_server(
 
 async def _start_provisioning(
     settings: Settings, store: Store, view: BootView, stack: contextlib.AsyncExitStack
-) -> None:
-    """Boot files and DHCP on the addresses of the ``--interface`` interfaces."""
+) -> Counters:
+    """Boot files and DHCP on the addresses of the ``--interface`` interfaces.
+
+    :returns: what reads their counters.
+    """
     addresses = [
         socket.inet_ntoa(interface_address(i).to_bytes(4, "big"))
         for i in settings.interface_map.values()
@@ -85,6 +93,14 @@ async def _start_provisioning(
     dhcp.start()
     stack.push_async_callback(dhcp.stop)
 
+    def counters() -> dict[str, Any]:
+        return {
+            "dhcp": dict(sorted(dhcp.server.counters.items())),
+            "tftp": {server.address[0]: asdict(server.counters) for server in boot.tftp},
+        }
+
+    return counters
+
 
 async def serve(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT; whatever started is stopped in reverse order."""
@@ -99,8 +115,9 @@ async def serve(settings: Settings) -> None:
         # full collections stay short on the packet path.
         gc.freeze()
         stack.push_async_callback(follower.stop)
+        counters = None
         if settings.interface_map:
-            await _start_provisioning(settings, store, view, stack)
+            counters = await _start_provisioning(settings, store, view, stack)
         compute = ComputeConfig(
             dead_after=settings.hypervisor_dead_after,
             switches=load_drivers(settings.switch_drivers),
@@ -109,7 +126,9 @@ async def serve(settings: Settings) -> None:
         await reconciler.start()
         stack.push_async_callback(reconciler.stop)
         # Instances are ready once this view has their changes, when it serves DHCP.
-        server = _api_server(settings, store, compute, view if settings.interface_map else None)
+        server = _api_server(
+            settings, store, compute, view if settings.interface_map else None, counters
+        )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))

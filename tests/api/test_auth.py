@@ -144,3 +144,17 @@ def test_decide_noauth(store, listen, noauth, tokens, expected):
     if tokens:
         store.tokens.create("p", False)
     assert decide_noauth(Settings(listen=listen, noauth=noauth), store) is expected
+
+
+async def test_counters_are_for_admins_only(clients):
+    _, admin, a, _ = clients
+    assert (await admin.get("/v1/counters")).json() == {"counters": {}}  # no DHCP/TFTP here
+    refused = await a.get("/v1/counters")
+    assert refused.status_code == 403, refused.text
+
+
+async def test_counters_come_from_the_running_services(store):
+    app = create_app(store, noauth=True, counters=lambda: {"dhcp": {"received": 3}})
+    async with asgi_client(app) as client:
+        response = await client.get("/v1/counters")
+    assert response.json() == {"counters": {"dhcp": {"received": 3}}}

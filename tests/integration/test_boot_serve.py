@@ -304,3 +304,20 @@ def test_tftp_traversal_is_refused(boot: Boot, path: str, code: str) -> None:
     output, data = boot.tftp(path)
     assert code in output, output
     assert not data
+
+
+# -- (c) what the services counted ---------------------------------------------------------
+
+
+def test_the_counters_show_answers_and_refusals(boot: Boot) -> None:
+    boot.discover(BIOS)
+    boot.tftp("../../etc/passwd")  # refused: counted by reason
+    unknown = request_packet(random_mac(), 1, options=BIOS)
+    assert boot.probe.exchange(unknown, 1.0) is None  # "ignore": no answer, a counted drop
+    response = boot.api.get("/v1/counters")
+    assert response.status_code == 200, response.text
+    counters = response.json()["counters"]
+    assert counters["dhcp"]["sent:OFFER"] >= 1
+    assert counters["dhcp"]["drop:unknown-mac:ignore"] >= 1
+    tftp = counters["tftp"][SERVER]
+    assert tftp["drops"]["access-denied"] >= 1 and tftp["transfers_completed"] >= 1

@@ -36,14 +36,17 @@ from metalnet.wire.dhcp4.options import (
     encode_u16,
     encode_u32,
 )
+from metalnet.wire.dhcp4.packet import ReplyTemplate
 
 BROADCAST: Final = "255.255.255.255"
 CLIENT_PORT: Final = 68
 SERVER_PORT: Final = 67
 PROXY_PORT: Final = 4011
 BROADCAST_FLAG: Final = 0x8000
+_MESSAGE_TYPE: Final = 53
 _REQUESTED_IP: Final = 50
 _SERVER_ID: Final = 54
+_PARAMETER_REQUEST_LIST: Final = 55
 _ALWAYS_SENT: Final = bo.BOOT_CODES | {1, 3, 6, 51, 54, 58, 59}
 """Sent in address replies whether requested or not (boot options too, when set)."""
 
@@ -80,11 +83,29 @@ class Ingress:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A packet to send to ``address``; ``lease_written`` means flush before sending."""
+    """An encoded reply to send to ``address``; ``lease_written`` means flush before sending.
 
-    packet: Packet
+    :ivar message_type: its option 53 (the server counts replies by it).
+    """
+
+    data: bytes
+    message_type: int
     address: tuple[str, int]
     lease_written: bool = False
+
+    @classmethod
+    def of(cls, packet: Packet, address: tuple[str, int]) -> Reply:
+        """``packet`` encoded; it must carry option 53.
+
+        :raises WireError: it cannot be encoded.
+        """
+        message_type = packet.options[_MESSAGE_TYPE][0]
+        return cls(packet.to_wire(), message_type, address)
+
+    @property
+    def packet(self) -> Packet:
+        """The reply decoded again, for tests and logs."""
+        return Packet.from_wire(self.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +194,9 @@ class DhcpEngine:
             59: encode_u32(lease_time * 7 // 8),
         }
         self._subnet_cache: dict[tuple[str, int, int], dict[int, bytes]] = {}
+        # (message type, server, subnet key, id(boot reply), option 55) -> (boot reply, template);
+        # the boot reply is kept so its id cannot be reused while the entry lives.
+        self._templates: dict[tuple[object, ...], tuple[bo.BootReply, ReplyTemplate]] = {}
         self._boot_cache: dict[tuple[object, ...], bo.BootReply] = {}
         self._boot_by_content: dict[tuple[object, ...], bo.BootReply] = {}
 
@@ -259,8 +283,12 @@ class DhcpEngine:
 
     # ------------------------------------------------------------------ options
 
+    @staticmethod
+    def _subnet_key(info: SubnetInfo, network: Network) -> tuple[str, int, int]:
+        return (info.subnet.id, info.subnet.revision_number, network.revision_number)
+
     def _subnet_options(self, info: SubnetInfo, network: Network) -> dict[int, bytes]:
-        key = (info.subnet.id, info.subnet.revision_number, network.revision_number)
+        key = self._subnet_key(info, network)
         cached = self._subnet_cache.get(key)
         if cached is not None:
             return cached
@@ -329,23 +357,47 @@ class DhcpEngine:
     ) -> Reply:
         assert target.subnet is not None
         boot = self._boot(packet, target.network, target.port, purpose, ingress.server_ip)
+        template = self._template(packet, ingress, target.subnet, target.network, boot,
+                                  message_type)  # fmt: skip
+        data = template.render(packet, address)
+        return Reply(data, message_type, _destination(packet, message_type), lease_written)
+
+    def _template(
+        self,
+        packet: Packet,
+        ingress: Ingress,
+        subnet: SubnetInfo,
+        network: Network,
+        boot: bo.BootReply,
+        message_type: MessageType,
+    ) -> ReplyTemplate:
+        """The encoded options of an address reply, made once per subnet, boot option
+        set and parameter request list (option 55 decides which options go, and in
+        which order)."""
+        requested = packet.options.get(_PARAMETER_REQUEST_LIST)
+        key = (message_type, ingress.server_ip, self._subnet_key(subnet, network), id(boot),
+               requested)  # fmt: skip
+        cached = self._templates.get(key)
+        if cached is not None and cached[0] is boot:
+            return cached[1]
         candidates = {
-            **self._subnet_options(target.subnet, target.network),
+            **self._subnet_options(subnet, network),
             **self._lease_options,
             **boot.options,
         }
         always = _ALWAYS_SENT | boot.options.keys() if boot.options else _ALWAYS_SENT
         options = select_reply_options(candidates, packet.parameter_request_list, always=always)
-        reply = reply_for(
-            packet,
+        template = ReplyTemplate(
             message_type,
-            yiaddr=address,
             siaddr=boot.siaddr,
             server_id=ingress.server_ip,
             options=options,
             file=boot.file,
         )
-        return Reply(reply, _destination(packet, message_type), lease_written)
+        if len(self._templates) > 10_000:
+            self._templates.clear()
+        self._templates[key] = (boot, template)
+        return template
 
     def _nak(self, packet: Packet, ingress: Ingress, target: _Target, why: str) -> Reply:
         reply = reply_for(
@@ -355,7 +407,7 @@ class DhcpEngine:
             # RFC 2131 4.3.2: through a relay, a NAK carries the broadcast bit so the
             # relay broadcasts it (the client's address may be wrong).
             reply = replace(reply, flags=reply.flags | BROADCAST_FLAG)
-        return Reply(reply, _destination(packet, MessageType.NAK))
+        return Reply.of(reply, _destination(packet, MessageType.NAK))
 
     # ------------------------------------------------------------------ addresses
 
@@ -501,7 +553,7 @@ class DhcpEngine:
             if packet.giaddr
             else (_ip_text(packet.ciaddr), CLIENT_PORT)
         )
-        return Reply(reply, address)
+        return Reply.of(reply, address)
 
     def _proxy(
         self, packet: Packet, ingress: Ingress, target: _Target, message_type: MessageType
@@ -537,8 +589,8 @@ class DhcpEngine:
         )
         if ingress.proxy:
             address = (_ip_text(packet.ciaddr) if packet.ciaddr else BROADCAST, CLIENT_PORT)
-            return Reply(reply, address)
-        return Reply(reply, _destination(packet, reply_type))
+            return Reply.of(reply, address)
+        return Reply.of(reply, _destination(packet, reply_type))
 
     _HANDLERS: dict[int, Callable[[DhcpEngine, Packet, Ingress, _Target], Outcome]] = {
         int(MessageType.DISCOVER): _discover,

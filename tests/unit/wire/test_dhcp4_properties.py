@@ -10,8 +10,9 @@ from types import ModuleType
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from metalnet.wire.dhcp4.consts import MessageType
 from metalnet.wire.dhcp4.options import Options
-from metalnet.wire.dhcp4.packet import Packet
+from metalnet.wire.dhcp4.packet import Packet, ReplyTemplate, reply_for
 from metalnet.wire.errors import BadOption, WireError
 
 
@@ -96,3 +97,37 @@ def test_accessors_on_random_content_raise_only_bad_option(code: int, value: byt
     for name in FUZZ.ACCESSORS:
         with contextlib.suppress(BadOption):
             getattr(packet, name)
+
+
+small_values = st.one_of(st.binary(max_size=20), st.binary(min_size=100, max_size=300))
+
+
+@PROFILE
+@given(
+    packets(),
+    st.sampled_from(list(MessageType)),
+    st.dictionaries(st.sampled_from(KNOWN), small_values, max_size=8),
+    st.one_of(st.none(), u32),
+    u32,
+    u32,
+    st.one_of(st.just(b""), _no_trailing_nul(64)),
+    st.one_of(st.just(b""), _no_trailing_nul(128)),
+    st.booleans(),
+)
+def test_a_reply_template_renders_what_reply_for_encodes(
+    request_: Packet,
+    message_type: MessageType,
+    options: dict[int, bytes],
+    server_id: int | None,
+    yiaddr: int,
+    siaddr: int,
+    sname: bytes,
+    file: bytes,
+    echo_client_id: bool,
+) -> None:
+    """Byte for byte, short replies and long ones (which go the overloading way) alike."""
+    kwargs = {"siaddr": siaddr, "server_id": server_id, "options": options, "sname": sname,
+              "file": file, "echo_client_id": echo_client_id}  # fmt: skip
+    template = ReplyTemplate(message_type, **kwargs)  # type: ignore[arg-type]
+    expected = reply_for(request_, message_type, yiaddr=yiaddr, **kwargs).to_wire()  # type: ignore[arg-type]
+    assert template.render(request_, yiaddr) == expected

@@ -23,11 +23,12 @@ for tool in tftp atftp curl /usr/sbin/in.tftpd taskset timeout; do
   command -v "$tool" >/dev/null || { echo "missing $tool (scripts/install-system-deps.sh)" >&2; exit 1; }
 done
 
+# shellcheck source=bench/stop_pid.sh
+. bench/stop_pid.sh
 work=$(mktemp -d /tmp/metalnet-tftp-bench.XXXXXX)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -58,8 +59,8 @@ start_servers() { # $1: optional "taskset -c N" prefix
 }
 
 stop_servers() {
-  kill "$ours_pid" "$hpa_pid" 2>/dev/null || true
-  wait "$ours_pid" "$hpa_pid" 2>/dev/null || true
+  stop_pid "$ours_pid"
+  stop_pid "$hpa_pid"
 }
 
 now() { date +%s.%N; }

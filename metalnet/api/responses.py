@@ -15,7 +15,8 @@ class JSONResponse(responses.JSONResponse):
 
     orjson refuses what the standard encoder accepts in a few cases (integers beyond
     64 bits in a free-form ``binding:profile``, say); those bodies are rendered by
-    Starlette's own encoder, with the same output.
+    Starlette's own encoder, with the same output. (FastAPI's ``ORJSONResponse`` is
+    deprecated and has no such fallback: it would answer 500 for those bodies.)
     """
 
     def render(self, content: Any) -> bytes:

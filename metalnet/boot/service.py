@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -135,6 +137,10 @@ class BootService:
         log.info("boot files on %s (TFTP %d with %d transfer workers each, HTTP %d)",
                  ", ".join(self.addresses), self.tftp_port, self.tftp_config.workers,
                  self.http_port)
+
+    def tftp_counters(self) -> dict[str, dict[str, Any]]:
+        """What each TFTP listener counted so far, by its address."""
+        return {server.address[0]: asdict(server.counters) for server in self.tftp}
 
     async def stop(self) -> None:
         """Stop both servers (running transfers are cut)."""

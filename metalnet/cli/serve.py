@@ -12,8 +12,6 @@ import gc
 import logging
 import signal
 import socket
-from dataclasses import asdict
-from typing import Any
 
 import uvicorn
 import uvloop
@@ -93,13 +91,7 @@ async def _start_provisioning(
     dhcp.start()
     stack.push_async_callback(dhcp.stop)
 
-    def counters() -> dict[str, Any]:
-        return {
-            "dhcp": dict(sorted(dhcp.server.counters.items())),
-            "tftp": {server.address[0]: asdict(server.counters) for server in boot.tftp},
-        }
-
-    return counters
+    return lambda: {"dhcp": dhcp.counters(), "tftp": boot.tftp_counters()}
 
 
 async def serve(settings: Settings) -> None:

@@ -25,7 +25,7 @@ import functools
 import heapq
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -96,9 +96,8 @@ class LeaseStore:
         self._offers: dict[int, _Row] = {}
         self._offer_by_mac: dict[tuple[str, str], _Row] = {}
         self._cursor: dict[str, int] = {}
-        # (deadline, address) of every binding and offer made; see the module docstring.
-        self._lease_deadlines: list[tuple[float, int]] = []
-        self._offer_deadlines: list[tuple[float, int]] = []
+        self._lease_deadlines = _Deadlines(self._by_ip)
+        self._offer_deadlines = _Deadlines(self._offers)
         self._pending: list[str] = []
         self._load()
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the store
@@ -188,15 +187,7 @@ class LeaseStore:
                 self._by_ip.pop(previous[_IP], None)
             self._by_mac[(subnet_id, mac)] = row
         self._by_ip[ip] = row
-        _push_deadline(
-            self._lease_deadlines, expires, ip, self._live_lease_deadlines, len(self._by_ip)
-        )
-
-    def _live_lease_deadlines(self) -> list[tuple[float, int]]:
-        return [(row[_DEADLINE], ip) for ip, row in self._by_ip.items()]
-
-    def _live_offer_deadlines(self) -> list[tuple[float, int]]:
-        return [(offer[_DEADLINE], ip) for ip, offer in self._offers.items()]
+        self._lease_deadlines.push(expires, ip)
 
     def _drop(self, ip: int) -> None:
         old = self._by_ip.pop(ip, None)
@@ -244,12 +235,12 @@ class LeaseStore:
         """
         now = self.clock()
         gone = 0
-        for ip in _due(self._lease_deadlines, now):
+        for ip in self._lease_deadlines.due(now):
             row = self._by_ip.get(ip)
             if row is not None and row[_DEADLINE] <= now:
                 self._drop(ip)
                 gone += 1
-        for ip in _due(self._offer_deadlines, now):
+        for ip in self._offer_deadlines.due(now):
             offer = self._offers.get(ip)
             if offer is not None and offer[_DEADLINE] <= now:
                 self._forget_offer(offer)
@@ -350,33 +341,38 @@ class LeaseStore:
         offer = (ip, mac, subnet_id, until)
         self._offers[ip] = offer
         self._offer_by_mac[(subnet_id, mac)] = offer
-        _push_deadline(
-            self._offer_deadlines, until, ip, self._live_offer_deadlines, len(self._offers)
-        )
+        self._offer_deadlines.push(until, ip)
 
 
-def _push_deadline(
-    heap: list[tuple[float, int]],
-    when: float,
-    ip: int,
-    live: Callable[[], Iterable[tuple[float, int]]],
-    live_count: int,
-) -> None:
-    """Add ``(when, ip)``. When stale entries outnumber the ``live_count`` live ones
-    (clients renewing very often, say), rebuild the heap from ``live()`` first; that
-    is rare enough to cost O(1) per push on average."""
-    if len(heap) > 2 * live_count + 1024:
-        heap[:] = live()
-        heapq.heapify(heap)
-    heapq.heappush(heap, (when, ip))
+class _Deadlines:
+    """``(deadline, address)`` of every row put in ``rows``, soonest first.
 
+    A renewed lease or a new offer leaves its old entry behind; :meth:`due` returns
+    it anyway and the caller checks it against the live row. When stale entries
+    outnumber the live rows (clients renewing very often, say), the heap is rebuilt
+    from ``rows``, rarely enough to cost O(1) per push on average.
+    """
 
-def _due(heap: list[tuple[float, int]], now: float) -> list[int]:
-    """Pop and return the addresses whose deadline is ``now`` or earlier."""
-    due = []
-    while heap and heap[0][0] <= now:
-        due.append(heapq.heappop(heap)[1])
-    return due
+    def __init__(self, rows: dict[int, _Row]) -> None:
+        self._rows = rows
+        self._heap: list[tuple[float, int]] = []
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def push(self, deadline: float, ip: int) -> None:
+        """Remember that ``ip``'s row (as just put in ``rows``) is due at ``deadline``."""
+        if len(self._heap) > 2 * len(self._rows) + 1024:
+            self._heap = [(row[_DEADLINE], address) for address, row in self._rows.items()]
+            heapq.heapify(self._heap)
+        heapq.heappush(self._heap, (deadline, ip))
+
+    def due(self, now: float) -> list[int]:
+        """Take out the addresses whose deadline is ``now`` or earlier."""
+        heap, due = self._heap, []
+        while heap and heap[0][0] <= now:
+            due.append(heapq.heappop(heap)[1])
+        return due
 
 
 def _next_pool_start(pools: Sequence[tuple[int, int]], address: int) -> int:

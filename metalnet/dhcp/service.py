@@ -58,6 +58,10 @@ class DhcpService:
         self.server.start()
         self._task = asyncio.create_task(self._housekeeping(), name="dhcp-housekeeping")
 
+    def counters(self) -> dict[str, int]:
+        """What the server counted so far (received, sent by type, drops by reason)."""
+        return dict(sorted(self.server.counters.items()))
+
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)

@@ -676,7 +676,6 @@ class ReplyTemplate:
         "_options",
         "_server_id",
         "_siaddr",
-        "_size",
         "_sname",
     )
 
@@ -696,7 +695,7 @@ class ReplyTemplate:
         if len(sname) > 64 or len(file) > 128:
             raise BadPacket("sname or file is longer than its field")
         parts: list[bytes] = []
-        self._size = _encode_options(items, parts.append)
+        _encode_options(items, parts.append)
         self._encoded = b"".join(parts)
         self._message_type = message_type
         self._siaddr = int(siaddr)
@@ -706,11 +705,6 @@ class ReplyTemplate:
         self._file = file
         self._echo_client_id = echo_client_id and _CLIENT_ID not in items
         self._copies_ciaddr = message_type == _ACK
-
-    @property
-    def message_type(self) -> MessageType:
-        """Option 53 of the replies."""
-        return self._message_type
 
     def render(self, request: Packet, yiaddr: int) -> bytes:
         """The reply to ``request`` offering or binding ``yiaddr``, encoded.
@@ -727,7 +721,7 @@ class ReplyTemplate:
             request.giaddr, chaddr, self._sname, self._file,
         )  # fmt: skip
         parts = [header, MAGIC_COOKIE, self._encoded]
-        size = _OPTIONS_START + 1 + self._size
+        size = _OPTIONS_START + 1 + len(self._encoded)
         if self._echo_client_id and (client_id := theirs.get(_CLIENT_ID)) is not None:
             size += _encode_options({_CLIENT_ID: client_id}, parts.append)
         if (relay := theirs.get(_RELAY_AGENT_INFO)) is not None:

@@ -32,6 +32,10 @@ ROUNDS=${ROUNDS:-3}
 SCENARIOS=${SCENARIOS:-"reg10k reg50k pool"}
 PROBE_SECONDS=${PROBE_SECONDS:-2}
 EQUAL_SECONDS=${EQUAL_SECONDS:-4}
+# After sending, perfdhcp waits this long for replies still on their way: without it
+# every reply in flight at the end counts as lost, and the slower-answering server
+# "loses" more. Short, so that a backlog drained meanwhile adds little to the rate.
+EXIT_WAIT_MS=${EXIT_WAIT_MS:-100}
 MAX_PROBES=${MAX_PROBES:-5}
 START_RATE=${START_RATE:-2000}
 MAX_RATE=${MAX_RATE:-24000}
@@ -181,7 +185,7 @@ perf() { # server rate seconds out [extra perfdhcp args]; also OUT.udp: overflow
   s0=$(rcvbuf_errors "${server_ns[$server]}")
   c0=$(rcvbuf_errors "${client_ns[$server]}")
   timeout $((seconds + 30)) ip netns exec "${client_ns[$server]}" "$PERFDHCP" -4 -r "$rate" \
-    -p "$seconds" -x t -l "$RELAY_IP" "$@" "$SERVER_IP" >"$out" 2>&1 || true
+    -p "$seconds" -W $((EXIT_WAIT_MS * 1000)) -x t -l "$RELAY_IP" "$@" "$SERVER_IP" >"$out" 2>&1 || true
   echo "$(($(rcvbuf_errors "${server_ns[$server]}") - s0))" \
     "$(($(rcvbuf_errors "${client_ns[$server]}") - c0))" >"$out.udp"
 }

@@ -10,6 +10,11 @@ A probe passes when perfdhcp completed at least 97 % of the offered 4-way
 exchanges per second and lost at most 1 % of the packets of either stage
 (DISCOVER-OFFER, REQUEST-ACK). Latency percentiles come from the per-exchange
 timestamps perfdhcp prints with ``-x t``.
+
+perfdhcp runs with an exit wait (``-W``), so a reply still on its way when the
+sending stops is counted as received, not lost. Its own "Rate" line divides by
+the sending time plus that wait; the rate used here is the ACKs received over
+the sending time alone.
 """
 
 from __future__ import annotations
@@ -54,10 +59,15 @@ class Stage:
 
 @dataclass
 class Report:
-    """perfdhcp's final report."""
+    """perfdhcp's final report of a run that sent for ``seconds``."""
 
-    rate: float
+    seconds: float
     stages: dict[str, Stage]
+
+    @property
+    def rate(self) -> float:
+        """Completed 4-way exchanges per second of sending."""
+        return self.stages["REQUEST-ACK"].received / self.seconds
 
     def passes(self, offered: float) -> bool:
         return self.rate >= MIN_RATE_SHARE * offered and all(
@@ -83,15 +93,12 @@ def _number(text: str) -> float | None:
         return None
 
 
-def parse(path: Path) -> Report:
+def parse(path: Path, seconds: float) -> Report:
     """The figures of one perfdhcp output; zeros when it reported nothing."""
-    rate = 0.0
     stages = {name: Stage() for name in STAGES}
     current: Stage | None = None
     for line in path.read_text(errors="replace").splitlines():
-        if m := re.match(r"Rate: ([\d.]+) 4-way", line):
-            rate = float(m.group(1))
-        elif m := re.match(r"\*\*\*(Statistics|Timestamps) for(?: packets)?: (\S+)\*\*\*", line):
+        if m := re.match(r"\*\*\*(Statistics|Timestamps) for(?: packets)?: (\S+)\*\*\*", line):
             current = stages.get(m.group(2))
         elif current is None:
             continue
@@ -103,7 +110,7 @@ def parse(path: Path) -> Report:
             setattr(current, f"{m.group(1)}_ms", _number(m.group(2)))
         elif m := re.match(r"std deviation: (\S+) ms", line):
             current.std_ms = _number(m.group(1))
-    return Report(rate, stages)
+    return Report(seconds, stages)
 
 
 def overflows(output: Path) -> tuple[int | None, int | None]:
@@ -272,11 +279,11 @@ def main() -> None:
     p.add_argument("raw", type=Path)
     args = parser.parse_args()
     if args.command == "judge":
-        report = parse(args.output)
+        report = parse(args.output, args.seconds)
         print(report.verdict(args.offered, args.seconds))
     elif args.command == "record":
         server_drops, client_drops = overflows(args.output)
-        record(parse(args.output), args.results, {
+        record(parse(args.output, args.seconds), args.results, {
             "scenario": args.scenario, "server": args.server, "round": int(args.round),
             "kind": args.kind, "offered": args.offered, "seconds": args.seconds,
             "limited_by": args.limited_by,

@@ -21,7 +21,7 @@ from metalnet.boot.sources import OpenedFile
 from metalnet.boot.tftp_config import TftpConfig, TftpCounters
 from metalnet.boot.tftp_transfer import Negotiation, Transfer
 
-_RECV_SIZE = 4096  # ACKs are 4 bytes; a longer ERROR message is cut, which its decoder accepts
+_RECV_SIZE = 516  # ACKs are 4 bytes; a longer ERROR message is cut, which its decoder accepts
 
 
 class TransferSession:

@@ -28,6 +28,7 @@ from metalnet.wire.tftp.packet import (
     RRQ,
     ErrorCode,
     RequestOptions,
+    ack_block,
     encode_data_header,
     from_wire,
 )
@@ -161,6 +162,9 @@ class Transfer:
 
         :returns: whether the transfer made progress (the driver restarts its timer).
         """
+        block = ack_block(datagram)
+        if block is not None:
+            return self._on_ack(block)
         try:
             packet = from_wire(datagram)
         except WireError:
@@ -231,7 +235,7 @@ class Transfer:
 
     def _send_window(self) -> None:
         end = min(self._first + self._windowsize, self._last + 1)
-        while self._next < end and not self.done:
+        while self._next < end and self.status is _RUNNING:
             self._send_block(self._next)
             self._next += 1
 

@@ -16,16 +16,16 @@ from collections.abc import Callable
 
 from metalnet.boot import render
 from metalnet.core.boot import BootSpec, decide_boot
+from metalnet.core.mac import canonical_mac
 from metalnet.core.view import BootView
 
-_MAC = r"([0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5})"
-_IPXE = re.compile(rf"^boot/{_MAC}\.ipxe$")
-_PXELINUX = re.compile(rf"^pxelinux\.cfg/01-{_MAC}$")
-_GRUB = re.compile(rf"^(?:grub/)?grub\.cfg-01-{_MAC}$")
-
-
-def _mac(text: str) -> str:
-    return text.lower().replace("-", ":")
+# A MAC in the file name, in either notation (canonical_mac checks it whole).
+_MAC = r"([0-9a-fA-F:-]{17})"
+_MACHINE_FILES: tuple[tuple[re.Pattern[str], Callable[[BootSpec], str]], ...] = (
+    (re.compile(rf"^boot/{_MAC}\.ipxe$"), lambda s: render.render_ipxe(s.profile, s.reason)),
+    (re.compile(rf"^pxelinux\.cfg/01-{_MAC}$"), lambda s: render.render_pxelinux(s.profile)),
+    (re.compile(rf"^(?:grub/)?grub\.cfg-01-{_MAC}$"), lambda s: render.render_grub(s.profile)),
+)
 
 
 LocateUnknown = Callable[[str], str | None]
@@ -53,12 +53,11 @@ class MachineFiles:
         """The file at ``path`` (already normalised by the file source), or ``None``."""
         if path == "boot.ipxe":
             return render.chain_script().encode()
-        if match := _IPXE.match(path):
-            spec = self._decide(_mac(match.group(1)))
-            return render.render_ipxe(spec.profile, spec.reason).encode()
-        if match := _PXELINUX.match(path):
-            profile = self._decide(_mac(match.group(1))).profile
-            return render.render_pxelinux(profile).encode()
-        if match := _GRUB.match(path):
-            return render.render_grub(self._decide(_mac(match.group(1))).profile).encode()
+        for pattern, render_file in _MACHINE_FILES:
+            if match := pattern.match(path):
+                try:
+                    mac = canonical_mac(match.group(1))
+                except ValueError:
+                    return None
+                return render_file(self._decide(mac)).encode()
         return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from metalnet.core.context import RequestContext
 from metalnet.core.dhcp_opts import check_extra_dhcp_opts
 from metalnet.core.ipam import choose_addresses
+from metalnet.core.mac import canonical_mac, is_unicast
 from metalnet.core.model import ExtraDhcpOpt, FixedIP, Network, Port, Subnet
 from metalnet.core.networks import get_network
 from metalnet.core.profiles import profile_ref_to_id
@@ -44,7 +44,6 @@ ADMIN_ONLY = frozenset(
 )
 VNIC_TYPES = frozenset({"normal", "baremetal"})
 GENERATED_MAC_PREFIX = "fa:16:3e"
-_MAC_RE = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
 
 
 def normalize_mac(text: str) -> str:
@@ -52,11 +51,11 @@ def normalize_mac(text: str) -> str:
 
     :raises InvalidInput: not a MAC, or a multicast/broadcast/zero address.
     """
-    lowered = text.strip().lower()
-    if not _MAC_RE.match(lowered):
-        raise InvalidInput(reason=f"'{text}' is not a valid MAC address")
-    mac = lowered.replace("-", ":")
-    if int(mac[:2], 16) & 1 or mac == "00:00:00:00:00:00":
+    try:
+        mac = canonical_mac(text)
+    except ValueError:
+        raise InvalidInput(reason=f"'{text}' is not a valid MAC address") from None
+    if not is_unicast(mac):
         raise InvalidInput(reason=f"'{text}' is not a valid unicast MAC address")
     return mac
 

@@ -233,7 +233,7 @@ class Ingestor:
         """
         with self.unit_of_work() as uow:
             repo = self.repo_of(uow)
-            machine = repo.machine(ref) or repo.machine_by_macs([ref.lower()])
+            machine = repo.machine_by_ref(ref)
             if machine is None:
                 raise MachineNotFound(id=ref)
             enrolled = enroll(uow, repo, machine, actions, self.nodes)

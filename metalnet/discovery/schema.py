@@ -6,7 +6,6 @@ bounded, lists are bounded, MACs are normalised to lowercase ``aa:bb:..``.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,22 +17,15 @@ from pydantic import (
     model_validator,
 )
 
+from metalnet.core.mac import canonical_mac
+
 MAX_BODY = 64 * 1024
 """Largest accepted inventory, in bytes."""
-
-_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 Short = Annotated[str, StringConstraints(max_length=64)]
 Text = Annotated[str, StringConstraints(max_length=256)]
 Count = Annotated[int, Field(ge=0, le=1 << 20)]
 Size = Annotated[int, Field(ge=0, le=1 << 62)]
-
-
-def _mac(value: str) -> str:
-    mac = value.strip().lower().replace("-", ":")
-    if not _MAC.match(mac):
-        raise ValueError(f"'{value}' is not a MAC address")
-    return mac
 
 
 class _Strict(BaseModel):
@@ -69,7 +61,7 @@ class Nic(_Strict):
     @field_validator("mac")
     @classmethod
     def _check_mac(cls, value: str) -> str:
-        return _mac(value)
+        return canonical_mac(value)
 
 
 class Dmi(_Strict):
@@ -97,7 +89,7 @@ class Inventory(_Strict):
     @field_validator("boot_mac")
     @classmethod
     def _boot_mac(cls, value: str | None) -> str | None:
-        return None if value is None else _mac(value)
+        return None if value is None else canonical_mac(value)
 
     @model_validator(mode="after")
     def _boot_mac_is_a_nic(self) -> Inventory:

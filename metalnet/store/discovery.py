@@ -6,12 +6,14 @@ machine record) commits or rolls back as one.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from metalnet.core.mac import canonical_mac
 from metalnet.discovery.model import DiscoveredMachine
 from metalnet.discovery.rules import EnrollmentRule, conditions_from, parse_actions, rule_as_dict
 from metalnet.errors import Conflict
@@ -112,6 +114,14 @@ class DiscoveryRepo:
             select(t.discovered_macs.c.machine_id).where(t.discovered_macs.c.mac.in_(list(macs)))
         ).scalars().first()
         return None if found is None else self.machine(found)
+
+    def machine_by_ref(self, ref: str) -> DiscoveredMachine | None:
+        """The machine with id ``ref``, else the one holding MAC ``ref`` (either notation)."""
+        found = self.machine(ref)
+        if found is None:
+            with contextlib.suppress(ValueError):  # not a MAC either
+                found = self.machine_by_macs([canonical_mac(ref)])
+        return found
 
     def machines(self, state: str | None = None) -> list[DiscoveredMachine]:
         """Machines, most recently seen first (one state when given)."""

@@ -313,3 +313,5 @@ async def test_sightings_list_and_filter(store, api_client) -> None:
     assert [s["mac"] for s in listed] == ["52:54:00:00:00:0b", "52:54:00:00:00:0a"]
     one = (await api_client.get("/v1/sightings", params={"mac": "52-54-00-00-00-0A"})).json()
     assert [(s["mac"], s["count"]) for s in one["sightings"]] == [("52:54:00:00:00:0a", 3)]
+    bad = await api_client.get("/v1/sightings", params={"mac": "52:54:00"})
+    assert bad.status_code == 400 and "not a MAC address" in bad.text

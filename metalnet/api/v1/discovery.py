@@ -84,12 +84,7 @@ def _machine(repo: DiscoveryRepo, ref: str) -> DiscoveredMachine:
 
     :raises MachineNotFound: neither.
     """
-    found = repo.machine(ref)
-    if found is None:
-        try:
-            found = repo.machine_by_macs([normalize_mac(ref)])
-        except InvalidInput:
-            found = None
+    found = repo.machine_by_ref(ref)
     if found is None:
         raise MachineNotFound(id=ref)
     return found

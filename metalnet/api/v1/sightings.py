@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from metalnet.api.deps import in_thread, store_of
 from metalnet.api.neutron.render import timestamp
 from metalnet.api.responses import JSONResponse
+from metalnet.core.mac import canonical_mac
+from metalnet.errors import InvalidInput
 
 
 def _render(row: dict[str, Any]) -> dict[str, Any]:
@@ -25,7 +27,10 @@ def sightings_router() -> APIRouter:
 
     @router.get("", summary="Unknown MACs seen by DHCP (filter with ?mac=)")
     async def list_sightings(request: Request, mac: str | None = None) -> JSONResponse:
-        wanted = mac.lower().replace("-", ":") if mac else None
+        try:
+            wanted = canonical_mac(mac) if mac else None
+        except ValueError as exc:
+            raise InvalidInput(reason=str(exc)) from None
         rows = await in_thread(store_of(request).sightings.list, wanted)
         return JSONResponse({"sightings": [_render(r) for r in rows]})
 

@@ -72,7 +72,8 @@ def test_profile_missing_from_the_view_is_said(view: BootView) -> None:
     "boot.ipxe.bak", "boot/52:54:00:ab:cd.ipxe", "boot/52:54:00:ab:cd:ef:00.ipxe",
     "boot/zz:54:00:ab:cd:ef.ipxe", "pxelinux.cfg/default", "pxelinux.cfg/C612",
     "pxelinux.cfg/01-52:54:00:ab:cd:ef-x", "x/boot/52:54:00:ab:cd:ef.ipxe", "grub.cfg",
-    "boot/52.54.00.ab.cd.ef.ipxe", "undionly.kpxe",
+    "boot/52.54.00.ab.cd.ef.ipxe", "undionly.kpxe", "boot/52:54:00-ab-cd-ef.ipxe",
+    "pxelinux.cfg/01-52-54-00-ab-cd--f", "grub.cfg-01-52:54:00:ab:cd:e:f",
 ])
 def test_other_paths_are_not_rendered(view: BootView, path: str) -> None:
     assert MachineFiles(view).render(path) is None

@@ -1,9 +1,10 @@
-"""UnknownPolicy.parse and ports.normalize_mac / generate_mac."""
+"""UnknownPolicy.parse, mac.canonical_mac and ports.normalize_mac / generate_mac."""
 
 from __future__ import annotations
 
 import pytest
 
+from metalnet.core.mac import canonical_mac, is_unicast
 from metalnet.core.policy import MAX_DELAY_SECONDS, PolicyError, PolicyKind, UnknownPolicy
 from metalnet.core.ports import generate_mac, normalize_mac
 from metalnet.errors import InvalidInput
@@ -82,6 +83,24 @@ def test_normalize_mac(text, mac):
 def test_normalize_mac_refuses(text):
     with pytest.raises(InvalidInput):
         normalize_mac(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "52:54:00:12:34", "52:54:00-12:34:56", "5254.0012.3456", "525400123456", "g2:54:00:1:2:3"],
+)
+def test_canonical_mac_refuses_what_is_not_a_mac(text):
+    with pytest.raises(ValueError, match="not a MAC address"):
+        canonical_mac(text)
+
+
+def test_canonical_mac_keeps_group_addresses_and_tells_them_apart():
+    """Any MAC is canonical (a sighting filter may name a multicast one); only a port's
+    own MAC must be unicast."""
+    assert canonical_mac("01-00-5E-00-00-01") == "01:00:5e:00:00:01"
+    assert not is_unicast("01:00:5e:00:00:01")
+    assert not is_unicast("00:00:00:00:00:00")
+    assert is_unicast("52:54:00:12:34:56")
 
 
 def test_generated_macs_are_valid_and_under_the_prefix():

@@ -7,6 +7,7 @@ machine record) commits or rolls back as one.
 from __future__ import annotations
 
 import contextlib
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -88,11 +89,24 @@ class DiscoveryRepo:
 
     # ------------------------------------------------------------------ machines
 
-    def _machine(self, row: Any) -> DiscoveredMachine:
-        macs = self.connection.execute(
-            select(t.discovered_macs.c.mac).where(t.discovered_macs.c.machine_id == row.id)
-            .order_by(t.discovered_macs.c.mac)
-        ).scalars()
+    def _macs(
+        self, state: str | None = None, machine_id: str | None = None
+    ) -> dict[str, list[str]]:
+        """MACs by machine id, sorted: of one machine, of the machines in ``state``, or all."""
+        macs, machines = t.discovered_macs, t.discovered_machines
+        statement = select(macs.c.machine_id, macs.c.mac).order_by(macs.c.mac)
+        if machine_id is not None:
+            statement = statement.where(macs.c.machine_id == machine_id)
+        if state is not None:
+            statement = statement.join(machines, machines.c.id == macs.c.machine_id).where(
+                machines.c.state == state
+            )
+        found: dict[str, list[str]] = defaultdict(list)
+        for owner, mac in self.connection.execute(statement):
+            found[owner].append(mac)
+        return found
+
+    def _machine(self, row: Any, macs: Sequence[str]) -> DiscoveredMachine:
         return DiscoveredMachine(
             id=row.id, state=row.state, name=row.name, boot_mac=row.boot_mac,
             macs=tuple(macs), network_id=row.network_id, source_ip=row.source_ip,
@@ -106,7 +120,7 @@ class DiscoveryRepo:
         row = self.connection.execute(
             select(t.discovered_machines).where(t.discovered_machines.c.id == machine_id)
         ).first()
-        return None if row is None else self._machine(row)
+        return None if row is None else self._machine(row, self._macs(machine_id=row.id)[row.id])
 
     def machine_by_macs(self, macs: Sequence[str]) -> DiscoveredMachine | None:
         """The machine holding any of ``macs``."""
@@ -130,7 +144,9 @@ class DiscoveryRepo:
         )
         if state is not None:
             statement = statement.where(t.discovered_machines.c.state == state)
-        return [self._machine(r) for r in self.connection.execute(statement)]
+        rows = self.connection.execute(statement).all()
+        macs = self._macs(state) if rows else {}
+        return [self._machine(r, macs[r.id]) for r in rows]
 
     def _machine_row(self, machine: DiscoveredMachine) -> dict[str, Any]:
         return {

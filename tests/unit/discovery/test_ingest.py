@@ -7,6 +7,7 @@ import ipaddress
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ from metalnet.core.view import BootView
 from metalnet.dhcp.leases import LeaseStore
 from metalnet.discovery.endpoint import RateLimit, create_discovery_app
 from metalnet.discovery.locate import LeaseLocator
+from metalnet.discovery.model import DiscoveredMachine
 from metalnet.discovery.schema import MAX_BODY
 from metalnet.discovery.wiring import ingestor_for
+from metalnet.store.discovery import DiscoveryRepo
 from metalnet.store.store import Store
 
 MAC = "52:54:00:aa:00:01"
@@ -185,3 +188,29 @@ async def test_rule_api_validates_and_orders(api_client: httpx.AsyncClient) -> N
     assert updated.status_code == 200 and updated.json()["enrollment_rule"]["enabled"] is False
     assert (await api_client.delete("/v1/enrollment-rules/a")).status_code == 204
     assert (await api_client.get("/v1/enrollment-rules/a")).status_code == 404
+
+
+def test_listing_gives_each_machine_its_own_macs(store: Store) -> None:
+    """Machines are listed with their MACs in two queries, whatever their number."""
+    now = datetime.now(UTC)
+
+    def machine(n: int, state: str) -> DiscoveredMachine:
+        macs = (f"52:54:00:bb:{n:02x}:01", f"52:54:00:bb:{n:02x}:02")
+        return DiscoveredMachine(id=f"m{n}", state=state, boot_mac=macs[0], macs=macs,
+                                 inventory={}, first_seen=now, last_seen=now)
+
+    with store.unit_of_work() as uow:
+        repo = DiscoveryRepo(uow.connection)
+        for n in range(6):
+            repo.add_machine(machine(n, "enrolled" if n % 2 else "discovered"))
+        uow.commit()
+    with store.unit_of_work(readonly=True) as uow:
+        repo = DiscoveryRepo(uow.connection)
+        everything = {m.id: m.macs for m in repo.machines()}
+        waiting = {m.id: m.macs for m in repo.machines("discovered")}
+        one = repo.machine("m3")
+    assert everything == {
+        f"m{n}": (f"52:54:00:bb:{n:02x}:01", f"52:54:00:bb:{n:02x}:02") for n in range(6)
+    }
+    assert waiting == {n: everything[n] for n in ("m0", "m2", "m4")}
+    assert one is not None and one.macs == ("52:54:00:bb:03:01", "52:54:00:bb:03:02")

@@ -57,6 +57,17 @@ class ChangeFeed:
         with self.engine.connect() as connection:
             return int(connection.execute(statement).scalar() or 0)
 
+    def latest_by_resource(self, resource_ids: Sequence[str]) -> dict[str, int]:
+        """The revision of the newest change of each of ``resource_ids`` that has one."""
+        changes = t.changes
+        statement = (
+            select(changes.c.resource_id, func.max(changes.c.revision))
+            .where(changes.c.resource_id.in_(list(resource_ids)))
+            .group_by(changes.c.resource_id)
+        )
+        with self.engine.connect() as connection:
+            return {resource: int(revision) for resource, revision in connection.execute(statement)}
+
     def changes_since(self, revision: int, limit: int = 10_000) -> list[Change]:
         """Committed changes after ``revision``, oldest first, at most ``limit``."""
         statement = (

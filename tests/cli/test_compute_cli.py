@@ -68,6 +68,7 @@ def test_hypervisor_node_and_instance_commands(cli: Cli, server_url: str) -> Non
     # The owner reports its view has applied the spawn: the instance is ready.
     cli("hypervisor", "heartbeat", "hv1", "--view-revision", str(instance["ready_revision"]))
     assert cli("instance", "show", instance["id"])["ready"] is True
+    assert [(i["id"], i["ready"]) for i in cli("instance", "list")] == [(instance["id"], True)]
     assert [n["name"] for n in cli("node", "list")] == ["n1"]
     assert cli("node", "update", "n1", "--owner", "hv1")["owner"] == "hv1"
     assert cli("node", "update", "n1", "--no-owner")["owner"] is None

@@ -10,6 +10,7 @@ reported with its last heartbeat.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -43,22 +44,58 @@ def compute_of(request: Request) -> ComputeService:
     return service
 
 
-def _applied_revision(request: Request, uow: UnitOfWork, instance: Instance) -> int:
-    view: BootView | None = request.app.state.view
-    if view is not None:
-        return view.revision
-    node = uow.nodes.get(instance.node_id)
-    owner = uow.hypervisors.by_name(node.effective_owner) if node and node.effective_owner else None
-    beat = uow.hypervisors.heartbeats().get(owner.id) if owner else None
-    return beat.view_revision if beat else 0
+class _Readiness:
+    """What tells whether instances are ready, read once for all of them.
+
+    The newest change of every resource they touch is one query; without a view of
+    this process's own, the nodes, their owners and the heartbeats are one each.
+    """
+
+    def __init__(self, request: Request, uow: UnitOfWork, instances: Sequence[Instance]) -> None:
+        self._latest = store_of(request).feed.latest_by_resource(
+            [rid for instance in instances for rid in _touched(instance)]
+        )
+        view: BootView | None = request.app.state.view
+        self._applied: dict[str, int] = {}
+        if view is not None:
+            self._applied = {i.id: view.revision for i in instances}
+            return
+        node_ids = sorted({i.node_id for i in instances})
+        nodes = uow.nodes.list(ListQuery(filters={"id": node_ids})) if node_ids else []
+        owners = sorted({n.effective_owner for n in nodes if n.effective_owner})
+        hypervisors = uow.hypervisors.list(ListQuery(filters={"name": owners})) if owners else []
+        beats = uow.hypervisors.heartbeats() if hypervisors else {}
+        revision_of_owner = {
+            h.name: beats[h.id].view_revision for h in hypervisors if h.id in beats
+        }
+        owner_of_node = {n.id: n.effective_owner for n in nodes}
+        self._applied = {
+            i.id: revision_of_owner.get(owner_of_node.get(i.node_id) or "", 0) for i in instances
+        }
+
+    def needed(self, instance: Instance) -> int:
+        """The revision the view must reach for ``instance`` to be ready."""
+        return max((self._latest.get(rid, 0) for rid in _touched(instance)), default=0)
+
+    def applied(self, instance: Instance) -> int:
+        """The revision the view serving ``instance`` has applied."""
+        return self._applied[instance.id]
 
 
-def render_instance(request: Request, uow: UnitOfWork, instance: Instance) -> dict[str, Any]:
-    """An instance as the API shows it, with its readiness."""
-    needed = store_of(request).feed.latest_of(
-        [instance.id, instance.node_id, *(p.port_id for p in instance.ports)]
-    )
-    applied = _applied_revision(request, uow, instance)
+def _touched(instance: Instance) -> list[str]:
+    return [instance.id, instance.node_id, *(p.port_id for p in instance.ports)]
+
+
+def render_instances(
+    request: Request, uow: UnitOfWork, instances: Sequence[Instance]
+) -> list[dict[str, Any]]:
+    """Instances as the API shows them, with their readiness."""
+    readiness = _Readiness(request, uow, instances)
+    return [_render(instance, readiness) for instance in instances]
+
+
+def _render(instance: Instance, readiness: _Readiness) -> dict[str, Any]:
+    needed, applied = readiness.needed(instance), readiness.applied(instance)
     return {
         "id": instance.id, "name": instance.name, "project_id": instance.project_id,
         "node_id": instance.node_id, "boot_profile": instance.boot_profile_id,
@@ -80,9 +117,10 @@ def instances_router() -> APIRouter:
 
     async def rendered(request: Request, instance_id: str) -> dict[str, Any]:
         ctx = context_of(request)
-        return await run_unit_of_work(
-            request, lambda uow: render_instance(request, uow, get_instance(uow, ctx, instance_id))
-        )
+        def work(uow: UnitOfWork) -> dict[str, Any]:
+            return render_instances(request, uow, [get_instance(uow, ctx, instance_id)])[0]
+
+        return await run_unit_of_work(request, work)
 
     @router.get("", summary="List instances (the caller's; every one for admins)")
     async def list_instances(request: Request) -> JSONResponse:
@@ -91,7 +129,7 @@ def instances_router() -> APIRouter:
         query = ListQuery(filters=filters, sorts=(("created_at", True),))
 
         def work(uow: UnitOfWork) -> list[dict[str, Any]]:
-            return [render_instance(request, uow, i) for i in uow.instances.list(query)]
+            return render_instances(request, uow, uow.instances.list(query))
 
         return JSONResponse({"instances": await run_unit_of_work(request, work)})
 

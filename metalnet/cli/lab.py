@@ -145,9 +145,24 @@ def _stop_pid(pid: int | None, grace: float = 5.0) -> None:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            os.kill(pid, 0)
+            if _gone(pid):
+                return
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
+        _gone(pid)
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited; reaps it when it is this process's child (a zombie
+    still answers signal 0)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:  # started by an earlier command: init reaps it
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
 
 
 # ---------------------------------------------------------------------- up / down

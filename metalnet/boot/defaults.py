@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import ipaddress
 
+from metalnet.core.boot import BootDefaults
 from metalnet.core.model import ExtraDhcpOpt, Hypervisor, Network, Node, Port
 from metalnet.core.view import BootView
-from metalnet.dhcp.engine import BootDefaults
 
 LOADERS = {"bios": "undionly.kpxe", "uefi": "ipxe.efi"}
 """The iPXE build each firmware loads over TFTP."""

@@ -9,18 +9,21 @@ A profile is one of three kinds:
 
 :func:`decide_boot` is the narrow, idempotent seam DHCP, TFTP and HTTP share: it
 may be called several times per boot and always gives the same answer for the
-same view.
+same view. :data:`BootDefaults` is the other seam: the DHCP engine asks it for the
+boot options of a machine whose port sets none, and the boot side
+(:mod:`metalnet.boot.defaults`) answers.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from metalnet.core.model import ExtraDhcpOpt, Network, Port
 from metalnet.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -163,3 +166,24 @@ def _discovery_spec(view: BootView, mac: str, network_id: str | None) -> BootSpe
             mac, None, f"discovery profile {network.discovery_profile_id} does not exist"
         )
     return BootSpec(mac, profile, "discovery")
+
+
+BootDefaults = Callable[[Network, Port | None, str, int], tuple[ExtraDhcpOpt, ...]]
+"""(network, port, purpose, server address) -> the fallback option set.
+
+``port`` is the asking machine's port (``None`` for unknown machines): a node's
+port gets the option set of the hypervisor owning the node. The engine caches
+answers per port, network and owner (:meth:`BootView.boot_owner_key`), so the
+fallback may depend on nothing else in the view.
+
+``purpose`` is ``boot`` for ports, ``discovery`` for unknown machines under the
+``discover`` policy, ``none`` otherwise; the server address is the ingress
+interface's, so options can point clients back at this host.
+"""
+
+
+def no_defaults(
+    _network: Network, _port: Port | None, _purpose: str, _server_ip: int
+) -> tuple[ExtraDhcpOpt, ...]:
+    """A fallback that sets nothing."""
+    return ()

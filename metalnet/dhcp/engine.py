@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
-from metalnet.core.model import ExtraDhcpOpt, HostRoute, Network, Port
+from metalnet.core.boot import BootDefaults, no_defaults
+from metalnet.core.model import HostRoute, Network, Port
 from metalnet.core.policy import PolicyError, PolicyKind, UnknownPolicy
 from metalnet.core.view import BootView, SubnetInfo
 from metalnet.dhcp import boot_options as bo
@@ -49,27 +50,6 @@ _SERVER_ID: Final = 54
 _PARAMETER_REQUEST_LIST: Final = 55
 _ALWAYS_SENT: Final = bo.BOOT_CODES | {1, 3, 6, 51, 54, 58, 59}
 """Sent in address replies whether requested or not (boot options too, when set)."""
-
-BootDefaults = Callable[[Network, Port | None, str, int], tuple[ExtraDhcpOpt, ...]]
-"""(network, port, purpose, server address) -> the fallback option set.
-
-``port`` is the asking machine's port (``None`` for unknown machines): a node's
-port gets the option set of the hypervisor owning the node. The engine caches
-answers per port, network and owner (:meth:`BootView.boot_owner_key`), so the
-fallback may depend on nothing else in the view.
-
-``purpose`` is ``boot`` for ports, ``discovery`` for unknown machines under the
-``discover`` policy, ``none`` otherwise; the server address is the ingress
-interface's, so options can point clients back at this host.
-"""
-
-
-def no_defaults(
-    _network: Network, _port: Port | None, _purpose: str, _server_ip: int
-) -> tuple[ExtraDhcpOpt, ...]:
-    """A fallback that sets nothing."""
-    return ()
-
 
 @dataclass(frozen=True, slots=True)
 class Ingress:

@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from metalnet.core.boot import BootDefaults, no_defaults
 from metalnet.core.model import Sighting
 from metalnet.core.view import BootView
-from metalnet.dhcp.engine import BootDefaults, DhcpEngine, no_defaults
+from metalnet.dhcp.engine import DhcpEngine
 from metalnet.dhcp.leases import LeaseStore
 from metalnet.dhcp.server import DhcpServer
 from metalnet.dhcp.sightings import SightingBook

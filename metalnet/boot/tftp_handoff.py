@@ -10,8 +10,8 @@ listener to worker
     ``{"op": "cancel", "id": 7}``.
 worker to listener
     ``{"op": "ready"}``, once, when the worker takes transfers.
-    ``{"op": "done", "id": 7, "status": "completed", "reason": "", "retransmits": 0,
-    "counters": {...}}``, once per transfer (:class:`~metalnet.boot.tftp_runner.Report`).
+    ``{"op": "done", "id": 7, "status": "completed", "reason": "", "counters": {...}}``,
+    once per transfer (:class:`~metalnet.boot.tftp_runner.Report`).
 
 The listener stops a worker by closing its end. :func:`decode` checks every field
 and raises :class:`HandoffError` for anything else.
@@ -107,7 +107,6 @@ def encode_done(transfer: int, report: Report) -> bytes:
         id=transfer,
         status=report.status.value,
         reason=report.reason,
-        retransmits=report.retransmits,
         counters=asdict(report.counters),
     )
 
@@ -192,7 +191,7 @@ def _report(obj: dict[str, object]) -> Report:
         **{name: _count(counts, name) for name in _COUNTS},
         drops={_checked_reason(reason): _count(drops, reason) for reason in drops},
     )
-    return Report(status, _text(obj, "reason"), _count(obj, "retransmits"), counters)
+    return Report(status, _text(obj, "reason"), counters)
 
 
 def _checked_reason(reason: object) -> str:

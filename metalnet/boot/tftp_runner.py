@@ -28,7 +28,6 @@ class Report:
 
     status: Status
     reason: str = ""
-    retransmits: int = 0
     counters: TftpCounters = field(default_factory=TftpCounters)
 
 
@@ -71,7 +70,7 @@ class LocalRunner:
                 status, reason = Status.FAILED, "internal error"
             else:
                 status, reason = transfer.status, transfer.reason
-            finish(Report(status, reason, transfer.retransmits, counters))
+            finish(Report(status, reason, counters))
 
         task.add_done_callback(ended)
         return task.cancel

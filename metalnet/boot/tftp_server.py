@@ -265,7 +265,7 @@ class TftpServer:
                 path,
                 size=active.size,
                 seconds=round(time.monotonic() - active.started, 3),
-                retransmits=report.retransmits,
+                retransmits=report.counters.retransmits,
             )
         elif report.status is Status.ABORTED:
             self.counters.transfers_aborted_by_client += 1

@@ -133,7 +133,6 @@ class Transfer:
         self.status = Status.RUNNING
         self.reason = ""
         self.timeout = self._base_timeout
-        self.retransmits = 0
         self._retries = 0
         self._awaiting_oack_ack = negotiation.oack is not None
         # Blocks are numbered from 1; the last one is shorter than blksize, maybe empty.
@@ -189,7 +188,6 @@ class Transfer:
             return
         self.timeout = min(self.timeout * 2, self._max_timeout)
         if self._awaiting_oack_ack and self._oack is not None:
-            self.retransmits += 1
             self._counters.retransmits += 1
             self._counters.oacks_sent += 1
             self._sink.send(self._oack.to_wire())
@@ -247,7 +245,6 @@ class Transfer:
             return
         payload = self._buffer[start - self._buffer_offset : stop - self._buffer_offset]
         if block <= self._highest_sent:
-            self.retransmits += 1
             self._counters.retransmits += 1
         else:
             self._highest_sent = block

@@ -28,7 +28,7 @@ async def test_cancelled_before_it_began() -> None:
     cancel = runner.run(sock, file, Negotiation(), reports.append)
     cancel()
     await runner.close()
-    assert reports == [Report(Status.FAILED, "cancelled", 0, TftpCounters())]
+    assert reports == [Report(Status.FAILED, "cancelled", TftpCounters())]
     assert sock.fileno() == -1
     assert file.stream.closed
 

@@ -19,7 +19,6 @@ from metalnet.discovery.model import DiscoveredMachine
 from metalnet.discovery.rules import EnrollmentRule, conditions_from, parse_actions, rule_as_dict
 from metalnet.errors import Conflict
 from metalnet.store import tables as t
-from metalnet.store.repos import aware
 
 
 class RuleNameTaken(Conflict):
@@ -30,8 +29,8 @@ def _rule(row: Any) -> EnrollmentRule:
     return EnrollmentRule(
         id=row.id, name=row.name, priority=row.priority, enabled=row.enabled,
         description=row.description, conditions=conditions_from(row.conditions),
-        actions=parse_actions(row.actions), created_at=aware(row.created_at),
-        updated_at=aware(row.updated_at),
+        actions=parse_actions(row.actions), created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -113,7 +112,7 @@ class DiscoveryRepo:
             inventory=row.inventory, sighting=row.sighting, rule_id=row.rule_id,
             node_id=row.node_id, port_ids=tuple(row.port_ids), owner=row.owner,
             boot_profile_id=row.boot_profile_id, attributes=row.attributes,
-            reports=row.reports, first_seen=aware(row.first_seen), last_seen=aware(row.last_seen),
+            reports=row.reports, first_seen=row.first_seen, last_seen=row.last_seen,
         )
 
     def machine(self, machine_id: str) -> DiscoveredMachine | None:

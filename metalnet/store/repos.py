@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -85,22 +84,11 @@ def _tags_tuple(text: str) -> tuple[str, ...]:
     return tuple(tag for tag in text.split(",") if tag)
 
 
-@overload
-def aware(value: datetime) -> datetime: ...
-@overload
-def aware(value: None) -> None: ...
-def aware(value: datetime | None) -> datetime | None:
-    """``value`` as UTC: SQLite gives naive datetimes back; everything metalnet stores is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def _times_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "revision_number": row["revision_number"],
-        "created_at": aware(row["created_at"]),
-        "updated_at": aware(row["updated_at"]),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
@@ -618,7 +606,7 @@ class SqlHypervisorRepo(_TableRepo[Hypervisor]):
     def heartbeats(self) -> dict[str, Heartbeat]:
         rows = self.connection.execute(select(t.hypervisor_heartbeats))
         return {
-            row.hypervisor_id: Heartbeat(row.hypervisor_id, aware(row.at), row.view_revision)
+            row.hypervisor_id: Heartbeat(row.hypervisor_id, row.at, row.view_revision)
             for row in rows
         }
 

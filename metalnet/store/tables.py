@@ -7,6 +7,9 @@ Addresses are stored as text and as an integer (``ip_int``) for range scans.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -22,6 +25,30 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, read back as an aware UTC datetime on every backend.
+
+    SQLite keeps no zone and gives naive values back; PostgreSQL gives them in the
+    session's zone. Values are stored as UTC (a naive one is taken as UTC already).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else _utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else _utc(value)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 metadata = MetaData(
     naming_convention={
@@ -40,8 +67,8 @@ def _standard_columns() -> list[Column[object]]:
         Column("description", String(1024), nullable=False, default=""),
         Column("tags", Text, nullable=False, default=""),
         Column("revision_number", BigInteger, nullable=False, default=0),
-        Column("created_at", DateTime(timezone=True)),
-        Column("updated_at", DateTime(timezone=True)),
+        Column("created_at", UtcDateTime()),
+        Column("updated_at", UtcDateTime()),
     ]
 
 
@@ -116,7 +143,7 @@ changes = Table(
     Column("kind", String(32), nullable=False),
     Column("resource_id", String(36), nullable=False),
     Column("body", JSON),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
     sqlite_autoincrement=True,
 )
 
@@ -128,7 +155,7 @@ tokens = Table(
     Column("project_id", String(255), nullable=False),
     Column("is_admin", Boolean, nullable=False),
     Column("description", String(255), nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 sightings = Table(
@@ -136,8 +163,8 @@ sightings = Table(
     metadata,
     Column("mac", String(32), primary_key=True),
     Column("network_id", String(36)),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
     Column("count", BigInteger, nullable=False),
     Column("vendor_class", String(255)),
     Column("client_arch", Integer),
@@ -161,8 +188,8 @@ boot_profiles = Table(
     Column("script", Text),
     Column("chain_url", Text),
     Column("revision_number", BigInteger, nullable=False, default=0),
-    Column("created_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime()),
 )
 
 # --- compute (migration 0004) ---------------------------------------------------
@@ -178,8 +205,8 @@ hypervisors = Table(
     Column("physical_networks", JSON, nullable=False),
     Column("dhcp_opts", JSON, nullable=False),
     Column("revision_number", BigInteger, nullable=False, default=0),
-    Column("created_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime()),
 )
 
 hypervisor_heartbeats = Table(
@@ -187,7 +214,7 @@ hypervisor_heartbeats = Table(
     metadata,
     Column("hypervisor_id", String(36), ForeignKey("hypervisors.id", ondelete="CASCADE"),
            primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("view_revision", BigInteger, nullable=False, default=0),
 )
 
@@ -205,8 +232,8 @@ nodes = Table(
     Column("error_reason", Text, nullable=False, default=""),
     Column("instance_id", String(36)),
     Column("revision_number", BigInteger, nullable=False, default=0),
-    Column("created_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime()),
 )
 
 node_macs = Table(
@@ -232,8 +259,8 @@ instances = Table(
     Column("fault", Text, nullable=False, default=""),
     Column("ports", JSON, nullable=False),
     Column("revision_number", BigInteger, nullable=False, default=0),
-    Column("created_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime()),
 )
 
 # Readiness asks for the newest change of an instance's resources.
@@ -251,8 +278,8 @@ enrollment_rules = Table(
     Column("enabled", Boolean, nullable=False),
     Column("conditions", JSON, nullable=False),
     Column("actions", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime()),
 )
 
 discovered_machines = Table(
@@ -273,8 +300,8 @@ discovered_machines = Table(
     Column("boot_profile_id", String(36)),
     Column("attributes", JSON, nullable=False),
     Column("reports", BigInteger, nullable=False),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
 )
 
 discovered_macs = Table(

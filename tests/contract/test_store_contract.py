@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import insert, select
 
 from metalnet.core.boot import BootProfile
 from metalnet.core.model import (
@@ -22,6 +23,7 @@ from metalnet.core.model import (
 from metalnet.core.records import from_record, to_record
 from metalnet.core.repo import ListQuery
 from metalnet.errors import Conflict, IpAddressInUse, MacAddressInUse
+from metalnet.store import tables as t
 from metalnet.store.store import Store
 from tests.factories import make_network, make_port, make_subnet
 
@@ -367,3 +369,25 @@ def test_tokens_are_stored_hashed(store_backend: Store):
     assert [t.id for t in store_backend.tokens.list()] == [info.id]
     assert store_backend.tokens.revoke(info.id) and not store_backend.tokens.revoke(info.id)
     assert store_backend.tokens.authenticate(secret) is None
+
+
+def test_times_come_back_as_utc_whatever_zone_they_went_in_with(store_backend):
+    """Every backend gives aware UTC datetimes back, which the API prints with a ``Z``:
+    SQLite keeps no zone, PostgreSQL answers in its session's zone."""
+    east = timezone(timedelta(hours=5, minutes=30))
+    stored = {
+        "t-east": datetime(2026, 12, 6, 15, 30, tzinfo=east),
+        "t-naive": datetime(2026, 12, 6, 10, 0),  # taken as UTC
+    }
+    with store_backend.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET TIME ZONE 'America/New_York'")
+        connection.execute(insert(t.tokens), [
+            {"id": token_id, "token_hash": token_id, "project_id": "p", "is_admin": False,
+             "description": "", "created_at": at}
+            for token_id, at in stored.items()
+        ])
+        read = dict(connection.execute(select(t.tokens.c.id, t.tokens.c.created_at)).all())
+    expected = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+    assert read == {"t-east": expected, "t-naive": expected}
+    assert all(value.utcoffset() == timedelta(0) for value in read.values())

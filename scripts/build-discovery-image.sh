@@ -53,12 +53,15 @@ if [ -z "$kernel_pkg" ]; then
   kernel_pkg=$(kernel_package)
   [ -n "$kernel_pkg" ] || { log "still no linux-image-amd64 in apt's lists"; exit 1; }
 fi
-kernel_ver=$(candidate "$kernel_pkg")
-busybox_ver=$(candidate busybox-static)
 recipe_hash=$( (cat "$0" metalnet/discovery/agent.sh) | sha256sum | cut -c1-12)
-key="${kernel_pkg#linux-image-}_${kernel_ver}_bb${busybox_ver#*:}_${recipe_hash}"
-key=$(printf '%s' "$key" | tr -c 'A-Za-z0-9._-' '_')
-out="$base/$key"
+versions() { # the versions apt offers now, and the build's key and directory for them
+  kernel_ver=$(candidate "$kernel_pkg")
+  busybox_ver=$(candidate busybox-static)
+  key="${kernel_pkg#linux-image-}_${kernel_ver}_bb${busybox_ver#*:}_${recipe_hash}"
+  key=$(printf '%s' "$key" | tr -c 'A-Za-z0-9._-' '_')
+  out="$base/$key"
+}
+versions
 
 if [ "$force" = 0 ] && [ -f "$out/manifest.json" ]; then
   log "up to date: $out"
@@ -81,12 +84,13 @@ if ! download; then
   log "download failed; running apt-get update and retrying"
   apt-get update -qq >&2
   kernel_pkg=$(kernel_package)
-  kernel_ver=$(candidate "$kernel_pkg")
-  busybox_ver=$(candidate busybox-static)
+  versions # the build goes under the key of what is downloaded now
   download || { cat "$work/apt.err" >&2; exit 1; }
 fi
-kernel_deb=$(ls -t "$base/debs/${kernel_pkg}_"*.deb | head -n 1)
-busybox_deb=$(ls -t "$base/debs/busybox-static_"*.deb | head -n 1)
+# apt-get download names a file package_version_arch.deb, an epoch's ':' written %3a.
+deb_of() { ls "$base/debs/${1}_${2//:/%3a}_"*.deb; }
+kernel_deb=$(deb_of "$kernel_pkg" "$kernel_ver")
+busybox_deb=$(deb_of busybox-static "$busybox_ver")
 dpkg -x "$kernel_deb" "$work/kernel"
 dpkg -x "$busybox_deb" "$work/busybox"
 

@@ -58,15 +58,21 @@ class ChangeFeed:
             return int(connection.execute(statement).scalar() or 0)
 
     def latest_by_resource(self, resource_ids: Sequence[str]) -> dict[str, int]:
-        """The revision of the newest change of each of ``resource_ids`` that has one."""
-        changes = t.changes
-        statement = (
-            select(changes.c.resource_id, func.max(changes.c.revision))
-            .where(changes.c.resource_id.in_(list(resource_ids)))
-            .group_by(changes.c.resource_id)
-        )
+        """The revision of the newest change of each of ``resource_ids`` that has one.
+
+        Asked 500 at a time, within SQLite's limit on bound parameters.
+        """
+        changes, ids = t.changes, sorted(set(resource_ids))
+        latest: dict[str, int] = {}
         with self.engine.connect() as connection:
-            return {resource: int(revision) for resource, revision in connection.execute(statement)}
+            for start in range(0, len(ids), 500):
+                statement = (
+                    select(changes.c.resource_id, func.max(changes.c.revision))
+                    .where(changes.c.resource_id.in_(ids[start : start + 500]))
+                    .group_by(changes.c.resource_id)
+                )
+                latest.update((rid, int(rev)) for rid, rev in connection.execute(statement))
+        return latest
 
     def changes_since(self, revision: int, limit: int = 10_000) -> list[Change]:
         """Committed changes after ``revision``, oldest first, at most ``limit``."""

@@ -391,3 +391,17 @@ def test_times_come_back_as_utc_whatever_zone_they_went_in_with(store_backend):
     expected = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
     assert read == {"t-east": expected, "t-naive": expected}
     assert all(value.utcoffset() == timedelta(0) for value in read.values())
+
+
+def test_latest_change_of_many_resources_at_once(store_backend):
+    """One answer per resource that changed, however many ids are asked (SQLite allows
+    a limited number of bound parameters per statement)."""
+    changed = [str(uuid.uuid4()) for _ in range(3)]
+    for resource_id in (*changed, changed[0]):  # the first changes twice
+        with store_backend.unit_of_work() as uow:
+            uow.record_change("network.update", resource_id, None)
+            uow.commit()
+    asked = [str(uuid.uuid4()) for _ in range(1_200)] + changed
+    latest = store_backend.feed.latest_by_resource(asked)
+    assert latest == {rid: store_backend.feed.latest_of([rid]) for rid in changed}
+    assert latest[changed[0]] > latest[changed[2]] > latest[changed[1]] > 0

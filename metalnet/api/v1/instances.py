@@ -47,8 +47,9 @@ def compute_of(request: Request) -> ComputeService:
 class _Readiness:
     """What tells whether instances are ready, read once for all of them.
 
-    The newest change of every resource they touch is one query; without a view of
-    this process's own, the nodes, their owners and the heartbeats are one each.
+    The newest change of every resource they touch is one query (per 500); without a
+    view of this process's own, so are the nodes, and the hypervisors and their
+    heartbeats are one each (there are few).
     """
 
     def __init__(self, request: Request, uow: UnitOfWork, instances: Sequence[Instance]) -> None:
@@ -61,14 +62,17 @@ class _Readiness:
             self._applied = {i.id: view.revision for i in instances}
             return
         node_ids = sorted({i.node_id for i in instances})
-        nodes = uow.nodes.list(ListQuery(filters={"id": node_ids})) if node_ids else []
-        owners = sorted({n.effective_owner for n in nodes if n.effective_owner})
-        hypervisors = uow.hypervisors.list(ListQuery(filters={"name": owners})) if owners else []
-        beats = uow.hypervisors.heartbeats() if hypervisors else {}
-        revision_of_owner = {
-            h.name: beats[h.id].view_revision for h in hypervisors if h.id in beats
+        owner_of_node = {
+            node.id: node.effective_owner
+            for start in range(0, len(node_ids), 500)  # within SQLite's parameter limit
+            for node in uow.nodes.list(ListQuery(filters={"id": node_ids[start : start + 500]}))
         }
-        owner_of_node = {n.id: n.effective_owner for n in nodes}
+        beats = uow.hypervisors.heartbeats()
+        revision_of_owner = {
+            h.name: beats[h.id].view_revision
+            for h in uow.hypervisors.list(ListQuery())
+            if h.id in beats
+        }
         self._applied = {
             i.id: revision_of_owner.get(owner_of_node.get(i.node_id) or "", 0) for i in instances
         }
@@ -117,6 +121,7 @@ def instances_router() -> APIRouter:
 
     async def rendered(request: Request, instance_id: str) -> dict[str, Any]:
         ctx = context_of(request)
+
         def work(uow: UnitOfWork) -> dict[str, Any]:
             return render_instances(request, uow, [get_instance(uow, ctx, instance_id)])[0]
 

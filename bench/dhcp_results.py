@@ -73,15 +73,15 @@ class Report:
         return self.rate >= MIN_RATE_SHARE * offered and all(
             s.sent > 0 and s.loss <= MAX_LOSS for s in self.stages.values())
 
-    def sent_share(self, offered: float, seconds: float) -> float:
+    def sent_share(self, offered: float) -> float:
         """DISCOVERs perfdhcp sent against what was asked: below ~0.97 the load
         generator, not the server, was the limit."""
-        return self.stages["DISCOVER-OFFER"].sent / (offered * seconds)
+        return self.stages["DISCOVER-OFFER"].sent / (offered * self.seconds)
 
-    def verdict(self, offered: float, seconds: float) -> str:
+    def verdict(self, offered: float) -> str:
         if self.passes(offered):
             return "pass"
-        if self.sent_share(offered, seconds) < MIN_RATE_SHARE:
+        if self.sent_share(offered) < MIN_RATE_SHARE:
             return "fail-generator"  # perfdhcp could not send at the rate asked
         return "fail"
 
@@ -128,8 +128,7 @@ def record(report: Report, results: Path, meta: dict[str, object]) -> None:
     row: dict[str, object] = dict(meta)
     row["rate"] = report.rate
     row["passed"] = report.passes(float(meta["offered"]))  # type: ignore[arg-type]
-    row["sent_share"] = report.sent_share(
-        float(meta["offered"]), float(meta["seconds"]))  # type: ignore[arg-type]
+    row["sent_share"] = report.sent_share(float(meta["offered"]))  # type: ignore[arg-type]
     for name, stage in report.stages.items():
         figures = {k: v for k, v in asdict(stage).items() if k != "delays_ms"}
         figures["p50_ms"] = stage.percentile(0.50)
@@ -280,7 +279,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "judge":
         report = parse(args.output, args.seconds)
-        print(report.verdict(args.offered, args.seconds))
+        print(report.verdict(args.offered))
     elif args.command == "record":
         server_drops, client_drops = overflows(args.output)
         record(parse(args.output, args.seconds), args.results, {

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from metalnet.core.records import Change
 from metalnet.store import tables as t
+from metalnet.store.listing import in_batches
 
 Listener = Callable[[int], None]
 
@@ -58,17 +59,14 @@ class ChangeFeed:
             return int(connection.execute(statement).scalar() or 0)
 
     def latest_by_resource(self, resource_ids: Sequence[str]) -> dict[str, int]:
-        """The revision of the newest change of each of ``resource_ids`` that has one.
-
-        Asked 500 at a time, within SQLite's limit on bound parameters.
-        """
-        changes, ids = t.changes, sorted(set(resource_ids))
+        """The revision of the newest change of each of ``resource_ids`` that has one."""
+        changes = t.changes
         latest: dict[str, int] = {}
         with self.engine.connect() as connection:
-            for start in range(0, len(ids), 500):
+            for batch in in_batches(sorted(set(resource_ids))):
                 statement = (
                     select(changes.c.resource_id, func.max(changes.c.revision))
-                    .where(changes.c.resource_id.in_(ids[start : start + 500]))
+                    .where(changes.c.resource_id.in_(batch))
                     .group_by(changes.c.resource_id)
                 )
                 latest.update((rid, int(rev)) for rid, rev in connection.execute(statement))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -21,6 +21,17 @@ from sqlalchemy import (
 from metalnet.errors import MarkerNotFound
 
 FilterBuilder = Callable[[Sequence[Any]], ColumnElement[bool]]
+
+_T = TypeVar("_T")
+
+VALUES_PER_STATEMENT = 500
+"""Values bound in one ``IN (...)``: well within SQLite's limit on parameters."""
+
+
+def in_batches(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``values`` in slices of at most :data:`VALUES_PER_STATEMENT`, one statement each."""
+    for start in range(0, len(values), VALUES_PER_STATEMENT):
+        yield values[start : start + VALUES_PER_STATEMENT]
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ from metalnet.core.records import (
 from metalnet.core.repo import ListQuery
 from metalnet.errors import Conflict, IpAddressInUse, MacAddressInUse
 from metalnet.store import tables as t
-from metalnet.store.listing import ListSpec, marker_row, ordered_page, where_clause
+from metalnet.store.listing import ListSpec, in_batches, marker_row, ordered_page, where_clause
 
 T = TypeVar("T", Network, Subnet, Port, BootProfile, Hypervisor, Node, Instance)
 
@@ -493,10 +493,10 @@ class SqlPortRepo(_TableRepo[Port]):
 
     def macs_in_use(self, network_id: str, macs: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        for start in range(0, len(macs), 500):
+        for batch in in_batches(macs):
             statement = select(t.ports.c.mac_address).where(
                 t.ports.c.network_id == network_id,
-                t.ports.c.mac_address.in_(list(macs[start : start + 500])),
+                t.ports.c.mac_address.in_(list(batch)),
             )
             found.update(self.connection.execute(statement).scalars())
         return found
@@ -638,10 +638,10 @@ class SqlNodeRepo(_LockableRepo[Node]):
     def from_rows(self, rows: Sequence[Mapping[Any, Any]]) -> list[Node]:
         macs: dict[str, list[NodeMac]] = {row["id"]: [] for row in rows}
         ids = list(macs)
-        for start in range(0, len(ids), 500):
+        for batch in in_batches(ids):
             statement = (
                 select(t.node_macs)
-                .where(t.node_macs.c.node_id.in_(ids[start : start + 500]))
+                .where(t.node_macs.c.node_id.in_(batch))
                 .order_by(t.node_macs.c.node_id, t.node_macs.c.position)
             )
             for mac in self.connection.execute(statement):

@@ -18,7 +18,3 @@ def test_stopping_a_child_reaps_it() -> None:
     with pytest.raises(ChildProcessError):
         os.waitpid(child.pid, os.WNOHANG)
     child.returncode = -15  # reaped above; keeps Popen from waiting again
-
-
-def test_no_process_recorded_is_nothing_to_stop() -> None:
-    lab._stop_pid(None)

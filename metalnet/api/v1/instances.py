@@ -25,6 +25,7 @@ from metalnet.compute.instances import ComputeService, get_instance
 from metalnet.core.model import Instance
 from metalnet.core.repo import ListQuery, UnitOfWork
 from metalnet.core.view import BootView
+from metalnet.store.listing import in_batches
 
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
@@ -47,9 +48,9 @@ def compute_of(request: Request) -> ComputeService:
 class _Readiness:
     """What tells whether instances are ready, read once for all of them.
 
-    The newest change of every resource they touch is one query (per 500); without a
-    view of this process's own, so are the nodes, and the hypervisors and their
-    heartbeats are one each (there are few).
+    The newest change of every resource they touch is one query per batch of ids;
+    without a view of this process's own, so are the nodes, and the hypervisors and
+    their heartbeats are one each (there are few).
     """
 
     def __init__(self, request: Request, uow: UnitOfWork, instances: Sequence[Instance]) -> None:
@@ -57,24 +58,22 @@ class _Readiness:
             [rid for instance in instances for rid in _touched(instance)]
         )
         view: BootView | None = request.app.state.view
-        self._applied: dict[str, int] = {}
+        self._view_revision = view.revision if view is not None else None
+        self._owner_of_node: dict[str, str | None] = {}
+        self._revision_of_owner: dict[str, int] = {}
         if view is not None:
-            self._applied = {i.id: view.revision for i in instances}
             return
         node_ids = sorted({i.node_id for i in instances})
-        owner_of_node = {
+        self._owner_of_node = {
             node.id: node.effective_owner
-            for start in range(0, len(node_ids), 500)  # within SQLite's parameter limit
-            for node in uow.nodes.list(ListQuery(filters={"id": node_ids[start : start + 500]}))
+            for batch in in_batches(node_ids)
+            for node in uow.nodes.list(ListQuery(filters={"id": batch}))
         }
         beats = uow.hypervisors.heartbeats()
-        revision_of_owner = {
+        self._revision_of_owner = {
             h.name: beats[h.id].view_revision
             for h in uow.hypervisors.list(ListQuery())
             if h.id in beats
-        }
-        self._applied = {
-            i.id: revision_of_owner.get(owner_of_node.get(i.node_id) or "", 0) for i in instances
         }
 
     def needed(self, instance: Instance) -> int:
@@ -83,7 +82,10 @@ class _Readiness:
 
     def applied(self, instance: Instance) -> int:
         """The revision the view serving ``instance`` has applied."""
-        return self._applied[instance.id]
+        if self._view_revision is not None:
+            return self._view_revision
+        owner = self._owner_of_node.get(instance.node_id)
+        return self._revision_of_owner.get(owner, 0) if owner else 0
 
 
 def _touched(instance: Instance) -> list[str]:

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages metalnet's tests and benchmarks use.
+# Installs the Debian packages metalnet needs.
+#   scripts/install-system-deps.sh build   # what building it takes (a C compiler, Python headers)
+#   scripts/install-system-deps.sh         # that, and what the tests and benchmarks use
 # Idempotent; services that packages would start on install are kept stopped
 # (the tests start their own instances on their own addresses).
 set -euo pipefail
 
-packages=(
+packages=(gcc libc6-dev python3-dev)
+[ "${1:-all}" = build ] || packages+=(
   iproute2 iputils-ping procps tcpdump curl
   isc-dhcp-client udhcpc dhcpcd-base
   tftp-hpa atftp tftpd-hpa

@@ -15,7 +15,6 @@ raises :class:`~metalnet.boot.errors.FileNotFound` /
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -28,10 +27,28 @@ from metalnet.boot.errors import AccessDenied, FileNotFound
 
 @dataclass(frozen=True, slots=True)
 class OpenedFile:
-    """A readable binary stream of known ``size``; close it (or use ``with``) when done."""
+    """A readable binary stream of known ``size``; close it (or use ``with``) when done.
+
+    Sources give streams with a descriptor (``stream.fileno()``): TFTP reads the
+    blocks with ``pread`` on it, and hands it to transfer workers.
+    """
 
     stream: BinaryIO
     size: int
+
+    @classmethod
+    def of_bytes(cls, content: bytes) -> OpenedFile:
+        """``content`` in an anonymous in-memory file (a ``memfd``) of its own."""
+        fd = os.memfd_create("metalnet-boot", os.MFD_CLOEXEC)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.lseek(fd, 0, os.SEEK_SET)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(os.fdopen(fd, "rb", buffering=0), len(content))
 
     def close(self) -> None:
         """Release the stream."""
@@ -137,7 +154,7 @@ class RenderedSource:
         content = self._render(normalize_path(path))
         if content is None:
             raise FileNotFound(path=path)
-        return OpenedFile(io.BytesIO(content), len(content))
+        return OpenedFile.of_bytes(content)
 
 
 class Overlay:

@@ -21,9 +21,8 @@ class TftpConfig:
         which also ends idle sessions whose client went away.
     :param max_blksize: largest block size granted (RFC 2348 lets the server lower it).
     :param max_windowsize: largest window granted (RFC 7440 lets the server lower it).
-    :param read_ahead: bytes read from the file at once (at least one window).
     :param workers: transfer worker processes (:mod:`metalnet.boot.tftp_workers`); 0 runs
-        every transfer in the listener's event loop.
+        every transfer in the listener's process.
     """
 
     max_sessions: int = 512
@@ -33,7 +32,6 @@ class TftpConfig:
     max_retries: int = 5
     max_blksize: int = BLKSIZE_MAX
     max_windowsize: int = 64
-    read_ahead: int = 256 * 1024
     workers: int = 0
 
     def __post_init__(self) -> None:
@@ -47,8 +45,6 @@ class TftpConfig:
             raise ValueError(f"max_blksize must be within {BLKSIZE_MIN}..{BLKSIZE_MAX}")
         if not WINDOWSIZE_MIN <= self.max_windowsize <= WINDOWSIZE_MAX:
             raise ValueError(f"max_windowsize must be within {WINDOWSIZE_MIN}..{WINDOWSIZE_MAX}")
-        if self.read_ahead < 1:
-            raise ValueError("read_ahead must be positive")
         if self.workers < 0:
             raise ValueError("workers must not be negative")
 
@@ -81,9 +77,9 @@ class TftpCounters:
     errors_received: int = 0
     drops: dict[str, int] = field(default_factory=dict)
 
-    def drop(self, reason: str) -> None:
-        """Count one packet dropped or refused for ``reason``."""
-        self.drops[reason] = self.drops.get(reason, 0) + 1
+    def drop(self, reason: str, count: int = 1) -> None:
+        """Count ``count`` packets dropped or refused for ``reason``."""
+        self.drops[reason] = self.drops.get(reason, 0) + count
 
     def add(self, other: TftpCounters) -> None:
         """Add every total of ``other`` to this one."""

@@ -12,11 +12,12 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from metalnet.boot.sources import OpenedFile
 from metalnet.boot.tftp_config import TftpConfig, TftpCounters
-from metalnet.boot.tftp_session import TransferSession
+from metalnet.boot.tftp_session import run_session
 from metalnet.boot.tftp_transfer import Negotiation, Status, Transfer
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,12 @@ Cancel = Callable[[], object]
 
 
 class LocalRunner:
-    """Runs each transfer as a task of the running loop."""
+    """Runs each transfer as a task of the running loop, waiting on a thread of its own."""
 
     def __init__(self, config: TftpConfig) -> None:
         self._config = config
         self._tasks: set[asyncio.Task[Transfer]] = set()
+        self._threads = ThreadPoolExecutor(config.max_sessions, thread_name_prefix="tftp")
 
     def run(
         self, sock: socket.socket, file: OpenedFile, negotiation: Negotiation, finish: Finish
@@ -53,8 +55,8 @@ class LocalRunner:
         :returns: what cancels the transfer.
         """
         counters = TftpCounters()
-        session = TransferSession(sock, file, negotiation, self._config, counters)
-        task = asyncio.get_running_loop().create_task(session.run())
+        session = run_session(sock, file, negotiation, self._config, counters, self._threads)
+        task = asyncio.get_running_loop().create_task(session)
         self._tasks.add(task)
 
         def ended(task: asyncio.Task[Transfer]) -> None:
@@ -62,14 +64,13 @@ class LocalRunner:
             # The session closed both, unless it was cancelled before it began.
             sock.close()
             file.close()
-            transfer = session.transfer
             if task.cancelled():
                 status, reason = Status.FAILED, "cancelled"
             elif task.exception() is not None:
                 log.error("tftp: a transfer crashed", exc_info=task.exception())
                 status, reason = Status.FAILED, "internal error"
             else:
-                status, reason = transfer.status, transfer.reason
+                status, reason = task.result().status, task.result().reason
             finish(Report(status, reason, counters))
 
         task.add_done_callback(ended)
@@ -82,3 +83,4 @@ class LocalRunner:
             task.cancel()
         # Each task's own callback, added first, runs before gather sees the task done.
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._threads.shutdown()

@@ -5,7 +5,7 @@ write, limits, malformed request) are answered from the listening socket, so a
 flood of bad requests never costs a socket. An accepted read gets its own socket
 and runs as its own task (:mod:`metalnet.boot.tftp_session`): in a transfer worker
 process (:mod:`metalnet.boot.tftp_workers`) when ``TftpConfig.workers`` is set,
-else, or while no worker is ready, in the listener's event loop. Policy (paths,
+else, or while no worker is ready, in the listener's process. Policy (paths,
 rendered files, limits, duplicate requests), counters and events stay here.
 
 Run standalone with ``python -m metalnet.boot.tftp_server --root DIR --listen HOST:PORT``

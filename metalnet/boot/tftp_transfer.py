@@ -1,45 +1,41 @@
-"""The state machine of one TFTP read transfer, free of sockets and clocks.
+"""One TFTP read transfer: negotiation, the OACK, retries and backoff.
 
 :func:`negotiate` turns a read request into the transfer's parameters and the
-OACK to send. :class:`Transfer` then sends the file through a :class:`Sink`;
-its driver (:mod:`metalnet.boot.tftp_session`) feeds it datagrams with
-:meth:`Transfer.receive` and calls :meth:`Transfer.expire` when
-:attr:`Transfer.timeout` seconds pass without progress.
+OACK to send. A :class:`Transfer` sends the OACK itself and leaves the data phase
+(blocks, windows, ACKs) to a compiled
+:class:`~metalnet.boot._tftp_blocks.BlockSender` on the same socket. Its driver
+(:mod:`metalnet.boot.tftp_session`) calls :meth:`Transfer.exchange` from a thread,
+which sends and answers ACKs until something needs this side, applies the outcome
+with :meth:`Transfer.handle` on its own thread, and calls :meth:`Transfer.expire`
+when the outcome says :attr:`Transfer.timeout` seconds passed without progress.
+Why the data phase is compiled: ``docs/adr/0008-compiled-tftp-data-phase.md``.
 
-Block numbers are counted without limit internally and sent modulo 65536, so
-files of more than 65535 blocks roll over to block 0 (the rollover most
-clients expect, as tftpd-hpa does).
+Block numbers are counted without limit and sent modulo 65536, so files of more
+than 65535 blocks roll over to block 0 (the rollover most clients expect, as
+tftpd-hpa does).
 """
 
 from __future__ import annotations
 
 import enum
+import os
+import socket
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple
 
+from metalnet.boot import _tftp_blocks as blocks
 from metalnet.boot.sources import OpenedFile
 from metalnet.boot.tftp_config import TftpConfig, TftpCounters
 from metalnet.wire.errors import WireError
 from metalnet.wire.tftp.packet import (
-    ACK,
     BLKSIZE_DEFAULT,
     ERROR,
     OACK,
     RRQ,
     ErrorCode,
     RequestOptions,
-    ack_block,
-    encode_data_header,
     from_wire,
 )
-
-
-class Sink(Protocol):
-    """Sends one datagram to the client, made of ``parts`` laid end to end."""
-
-    def send(self, *parts: bytes | memoryview) -> None:
-        """Send without blocking; a datagram that cannot be sent now may be queued or lost."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,93 +86,113 @@ class Status(enum.Enum):
     FAILED = "failed"  # the server gave up
 
 
-# Bound once: :attr:`Transfer.done` is read for every block sent and every datagram
-# received, and looking an enum member up costs more than the test itself.
-_RUNNING = Status.RUNNING
+class Outcome(NamedTuple):
+    """What one :meth:`Transfer.exchange` came to.
+
+    ``event`` is one of the ``_tftp_blocks`` constants; ``detail`` is the datagram
+    for ``DATAGRAM``, the ``errno`` for ``READ_FAILED`` and ``SOCKET_FAILED``.
+    """
+
+    event: int
+    progressed: bool
+    detail: bytes | int | None
+
+    @property
+    def timed_out(self) -> bool:
+        """No progress for the transfer's timeout: time for :meth:`Transfer.expire`."""
+        return self.event == blocks.TIMEOUT
 
 
 class Transfer:
-    """Sends ``file`` to one client with windows (RFC 7440) and retransmission.
+    """Sends ``file`` to the client ``sock`` is connected to, with retransmission.
 
-    Only :meth:`expire` resends: a duplicate ACK is ignored, so a delayed ACK
-    cannot double every following packet (the Sorcerer's Apprentice bug). An ACK
-    that moves the window forward but not to its end means the client lost a
-    block, so the window restarts after the acknowledged block (RFC 7440 §4).
+    Only :meth:`expire` resends: the block sender ignores a duplicate ACK, so a
+    delayed ACK cannot double every following packet (the Sorcerer's Apprentice
+    bug). An ACK inside the window restarts it after the acknowledged block
+    (RFC 7440 §4).
 
-    :param file: the file to send; closed by the caller.
+    :param sock: the transfer's non-blocking UDP socket, connected to the client;
+        closed by the caller.
+    :param file: the file to send, with a descriptor; closed by the caller.
     :param negotiation: parameters from :func:`negotiate`.
-    :param sink: where datagrams go.
-    :param config: retry and read-ahead limits.
-    :param counters: totals shared with the server.
+    :param config: retry limits.
+    :param counters: totals this transfer adds to.
     """
 
     def __init__(
         self,
+        sock: socket.socket,
         file: OpenedFile,
         negotiation: Negotiation,
-        sink: Sink,
         config: TftpConfig,
         counters: TftpCounters,
     ) -> None:
-        self._file = file
-        self._blksize = negotiation.blksize
-        self._windowsize = negotiation.windowsize
+        self._sock = sock
         self._oack = negotiation.oack
-        self._sink = sink
         self._counters = counters
         self._max_retries = config.max_retries
         self._base_timeout = negotiation.timeout
         self._max_timeout = max(negotiation.timeout, config.max_retransmit_timeout)
-        self._read_size = max(config.read_ahead, self._blksize * self._windowsize)
-        self._read_size -= self._read_size % self._blksize
-
+        self._blocks = blocks.BlockSender(
+            sock.fileno(),
+            file.stream.fileno(),
+            file.size,
+            negotiation.blksize,
+            negotiation.windowsize,
+            negotiation.oack is not None,
+        )
         self.status = Status.RUNNING
         self.reason = ""
         self.timeout = self._base_timeout
         self._retries = 0
-        self._awaiting_oack_ack = negotiation.oack is not None
-        # Blocks are numbered from 1; the last one is shorter than blksize, maybe empty.
-        self._last = file.size // self._blksize + 1
-        self._first = 1  # first block not yet acknowledged
-        self._next = 1  # next block to send
-        self._highest_sent = 0
-        self._buffer = memoryview(b"")
-        self._buffer_offset = 0
 
     @property
     def done(self) -> bool:
         """Whether the transfer has ended, whatever the outcome."""
-        return self.status is not _RUNNING
+        return self.status is not Status.RUNNING
 
     def start(self) -> None:
-        """Send the OACK, or the first window when no option was negotiated."""
+        """Send the OACK; without one, the first exchange sends the first window."""
         if self._oack is not None:
-            self._counters.oacks_sent += 1
-            self._sink.send(self._oack.to_wire())
-        else:
-            self._send_window()
+            self._send_oack()
 
-    def receive(self, datagram: bytes) -> bool:
-        """Handle one datagram from the client.
+    def exchange(self, stop_fd: int = -1, timeout: float | None = None) -> Outcome:
+        """Send the blocks due and answer ACKs until something needs :meth:`handle`.
 
-        :returns: whether the transfer made progress (the driver restarts its timer).
+        Blocks for up to ``timeout`` seconds without progress (default
+        :attr:`timeout`) with the GIL released; run it from a thread, and only one
+        at a time. A byte to read on ``stop_fd`` ends it early.
         """
-        block = ack_block(datagram)
-        if block is not None:
-            return self._on_ack(block)
-        try:
-            packet = from_wire(datagram)
-        except WireError:
-            self._counters.drop("malformed")
-            return False
-        if isinstance(packet, ACK):
-            return self._on_ack(packet.block)
-        if isinstance(packet, ERROR):
-            self._counters.errors_received += 1
-            self._end(Status.ABORTED, f"client sent error {packet.code}: {packet.message}")
-            return False
-        self._counters.drop("unexpected-packet")
-        return False
+        wait = self.timeout if timeout is None else timeout
+        event, progressed, detail = self._blocks.run(wait, stop_fd)
+        return Outcome(event, progressed, detail)
+
+    def handle(self, outcome: Outcome) -> None:
+        """Apply an exchange's outcome: counters, progress, the end, the client's packets.
+
+        A timeout is left to the driver, which calls :meth:`expire`.
+        """
+        self._take_counts()
+        if outcome.progressed:
+            self._retries = 0
+            self.timeout = self._base_timeout
+        event, detail = outcome.event, outcome.detail
+        if event == blocks.COMPLETED:
+            self._end(Status.COMPLETED, "")
+        elif event == blocks.DATAGRAM:
+            assert isinstance(detail, bytes)
+            self._receive(detail)
+        elif event == blocks.FILE_SHORT:
+            self._fail_with_error("file changed while being sent")
+        elif event == blocks.READ_FAILED:
+            assert isinstance(detail, int)
+            self._fail_with_error(f"read failed: {os.strerror(detail)}")
+        elif event == blocks.SOCKET_FAILED:
+            assert isinstance(detail, int)
+            # ECONNREFUSED: the client's port is closed (ICMP port unreachable).
+            self.abandon(f"client unreachable: {os.strerror(detail)}")
+        elif event == blocks.STOPPED:
+            self.abandon("stopped")
 
     def expire(self) -> None:
         """The timer ran out without progress: resend with a doubled timeout, or give up."""
@@ -187,95 +203,62 @@ class Transfer:
             self._end(Status.FAILED, "timeout")
             return
         self.timeout = min(self.timeout * 2, self._max_timeout)
-        if self._awaiting_oack_ack and self._oack is not None:
+        if self._blocks.awaiting_oack:
             self._counters.retransmits += 1
-            self._counters.oacks_sent += 1
-            self._sink.send(self._oack.to_wire())
+            self._send_oack()
         else:
-            self._next = self._first
-            self._send_window()
+            self._blocks.rewind()  # the next exchange resends the window
 
     def abandon(self, reason: str) -> None:
         """End as failed for a reason outside the protocol, such as a socket error."""
         if not self.done:
             self._end(Status.FAILED, reason)
 
-    def _on_ack(self, block: int) -> bool:
-        if self._awaiting_oack_ack:
-            if block != 0:
-                self._counters.drop("unexpected-ack")
-                return False
-            self._awaiting_oack_ack = False
-            self._progress()
-            self._send_window()
-            return True
-        # Map the 16-bit number onto the blocks in flight: first - 1 (nothing new) .. next - 1.
-        acked = self._first - 1 + ((block - self._first + 1) & 0xFFFF)
-        if acked == self._first - 1:
-            self._counters.drop("duplicate-ack")  # only a timeout resends
-            return False
-        if acked >= self._next:
-            self._counters.drop("stale-ack")  # older than the window, or for a block never sent
-            return False
-        self._first = acked + 1
-        self._progress()
-        if acked == self._last:
-            self._end(Status.COMPLETED, "")
-            return True
-        if acked < self._next - 1:
-            self._next = self._first  # the client missed a block: restart the window after it
-        self._send_window()
-        return True
-
-    def _progress(self) -> None:
-        self._retries = 0
-        self.timeout = self._base_timeout
-
-    def _send_window(self) -> None:
-        end = min(self._first + self._windowsize, self._last + 1)
-        while self._next < end and self.status is _RUNNING:
-            self._send_block(self._next)
-            self._next += 1
-
-    def _send_block(self, block: int) -> None:
-        start = (block - 1) * self._blksize
-        stop = min(start + self._blksize, self._file.size)
-        buffered = self._buffer_offset <= start and stop <= self._buffer_offset + len(self._buffer)
-        if not buffered and not self._fill(start):
+    def _receive(self, datagram: bytes) -> None:
+        """A datagram that is not an ACK: the client's ERROR, or something to drop."""
+        try:
+            packet = from_wire(datagram)
+        except WireError:
+            self._counters.drop("malformed")
             return
-        payload = self._buffer[start - self._buffer_offset : stop - self._buffer_offset]
-        if block <= self._highest_sent:
-            self._counters.retransmits += 1
-        else:
-            self._highest_sent = block
-        self._counters.data_sent += 1
-        self._counters.bytes_sent += len(payload)
-        self._sink.send(encode_data_header(block & 0xFFFF), payload)
+        if isinstance(packet, ERROR):
+            self._counters.errors_received += 1
+            self._end(Status.ABORTED, f"client sent error {packet.code}: {packet.message}")
+            return
+        self._counters.drop("unexpected-packet")
 
-    def _fill(self, offset: int) -> bool:
-        """Read ahead from ``offset``; fail the transfer if the file shrank meanwhile."""
-        want = min(self._read_size, self._file.size - offset)
-        stream = self._file.stream
-        stream.seek(offset)
-        chunks: list[bytes] = []
-        got = 0
-        while got < want:
-            chunk = stream.read(want - got)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-        if got < want:
-            self._fail_with_error("file changed while being sent")
-            return False
-        self._buffer = memoryview(chunks[0] if len(chunks) == 1 else b"".join(chunks))
-        self._buffer_offset = offset
-        return True
+    def _take_counts(self) -> None:
+        sent, sent_bytes, resent, duplicate, stale, unexpected = self._blocks.take_counts()
+        counters = self._counters
+        counters.data_sent += sent
+        counters.bytes_sent += sent_bytes
+        counters.retransmits += resent
+        for reason, count in (
+            ("duplicate-ack", duplicate),
+            ("stale-ack", stale),
+            ("unexpected-ack", unexpected),
+        ):
+            if count:
+                counters.drop(reason, count)
+
+    def _send_oack(self) -> None:
+        assert self._oack is not None
+        self._counters.oacks_sent += 1
+        self._send(self._oack.to_wire())
 
     def _fail_with_error(self, reason: str) -> None:
         self._counters.errors_sent += 1
-        self._sink.send(ERROR(ErrorCode.NOT_DEFINED, reason).to_wire())
+        self._send(ERROR(ErrorCode.NOT_DEFINED, reason).to_wire())
         self._end(Status.FAILED, reason)
+
+    def _send(self, datagram: bytes) -> None:
+        """Send one packet of this side's own; one the socket cannot take now is lost."""
+        try:
+            self._sock.send(datagram)
+        except BlockingIOError:
+            pass  # a timeout resends it
+        except OSError as exc:
+            self.abandon(f"send failed: {exc.strerror or exc}")
 
     def _end(self, status: Status, reason: str) -> None:
         self.status = status

@@ -4,10 +4,10 @@ The listener keeps every policy decision (:mod:`metalnet.boot.tftp_server`). Onc
 it has accepted a read, opened the file, negotiated and made the transfer's
 socket, :meth:`WorkerPool.run` hands the transfer to the worker running the
 fewest: the socket and the file go over the worker's socket pair as descriptors
-(``SCM_RIGHTS``) with a ``start`` message (:mod:`metalnet.boot.tftp_handoff`). A
-file without a descriptor of its own (rendered content) goes as a ``memfd`` holding
-its bytes. The worker (:mod:`metalnet.boot.tftp_worker`) sends the transfer's
-report back, and the pool passes it to the transfer's ``finish``.
+(``SCM_RIGHTS``) with a ``start`` message (:mod:`metalnet.boot.tftp_handoff`);
+rendered content already sits in a ``memfd`` (:meth:`OpenedFile.of_bytes`). The
+worker (:mod:`metalnet.boot.tftp_worker`) sends the transfer's report back, and
+the pool passes it to the transfer's ``finish``.
 
 Every transfer handed over gets exactly one report: the worker's, or a failure
 when its worker dies, sends something malformed, or is stopped. A worker that
@@ -119,19 +119,11 @@ class WorkerPool:
         worker = min(ready, key=lambda w: len(w.running))
         transfer = next(self._ids)
         try:
-            file_fd, made = _descriptor_of(file)
-        except (OSError, ValueError) as exc:
-            log.warning("tftp: cannot hand a transfer over (%s); the listener runs it", exc)
-            return None
-        try:
             message = handoff.encode_start(transfer, file.size, negotiation)
-            worker.channel.send(message, (sock.fileno(), file_fd))
+            worker.channel.send(message, (sock.fileno(), file.stream.fileno()))
         except OSError as exc:
             self._lose(worker, f"worker unreachable: {exc}")
             return None
-        finally:
-            if made:
-                os.close(file_fd)
         sock.close()
         file.close()
         worker.running[transfer] = finish
@@ -264,24 +256,6 @@ class WorkerPool:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _descriptor_of(file: OpenedFile) -> tuple[int, bool]:
-    """A descriptor to read ``file`` from, and whether it was made here (a ``memfd``)."""
-    try:
-        return file.stream.fileno(), False
-    except (OSError, ValueError):  # io.UnsupportedOperation is both: content in memory
-        pass
-    file.stream.seek(0)
-    content = memoryview(file.stream.read())
-    fd = os.memfd_create("metalnet-tftp", os.MFD_CLOEXEC)
-    try:
-        while content:
-            content = content[os.write(fd, content) :]
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd, True
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:

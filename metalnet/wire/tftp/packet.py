@@ -209,17 +209,6 @@ def encode_data_header(block: int) -> bytes:
         raise BadPacket(f"block {block} outside 0..65535") from None
 
 
-def ack_block(data: bytes) -> int | None:
-    """The block number of ``data`` if it is a well-formed ACK, else ``None``.
-
-    The hot path of every transfer: one call per block, without a packet object.
-    Anything else (or a malformed ACK) is for :func:`from_wire` to decode or refuse.
-    """
-    if len(data) == 4 and data[1] == _ACK and data[0] == 0:
-        return (data[2] << 8) | data[3]
-    return None
-
-
 def from_wire(data: bytes) -> Packet:
     """Decode one TFTP packet.
 

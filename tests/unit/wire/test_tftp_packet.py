@@ -18,7 +18,6 @@ from metalnet.wire.tftp.packet import (
     ErrorCode,
     Mode,
     RequestOptions,
-    ack_block,
     encode_data_header,
     from_wire,
 )
@@ -148,25 +147,6 @@ def test_any_bytes_decode_or_raise_wire_error(data: bytes) -> None:
     except WireError:
         return
     RequestOptions.from_options(packet.options if isinstance(packet, RRQ | WRQ | OACK) else ())
-
-
-@given(st.one_of(st.binary(max_size=8), st.binary(max_size=4).map(lambda tail: b"\x00\x04" + tail)))
-def test_ack_block_agrees_with_from_wire(data: bytes) -> None:
-    """The transfer's fast path reads an ACK exactly when the full decoder would."""
-    try:
-        packet: object = from_wire(data)
-    except WireError:
-        packet = None
-    expected = packet.block if isinstance(packet, ACK) else None
-    assert ack_block(data) == expected
-
-
-def test_ack_block_of_well_formed_and_other_packets() -> None:
-    assert ack_block(b"\x00\x04\xff\xfe") == 65534
-    assert ack_block(b"\x00\x04\x00") is None  # truncated
-    assert ack_block(b"\x00\x04\x00\x01\x00") is None  # trailing byte
-    assert ack_block(b"\x01\x04\x00\x01") is None  # opcode 260
-    assert ack_block(b"\x00\x03\x00\x01") is None  # DATA
 
 
 _strings = st.text(

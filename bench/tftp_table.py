@@ -21,7 +21,8 @@ def main() -> None:
             if case not in order:
                 order.append(case)
             rates[case][server].append(int(size) / float(seconds) / 2**20)
-    print(f"{'case':<44} {'metalnet MiB/s':>15} {'tftpd-hpa MiB/s':>16} {'ratio':>7}")
+    width = max(len(case) for case in ["case", *order])
+    print(f"{'case':<{width}} {'metalnet MiB/s':>15} {'tftpd-hpa MiB/s':>16} {'ratio':>7}")
     for case in order:
         ours = rates[case].get("metalnet", [])
         theirs = rates[case].get("tftpd-hpa", [])
@@ -30,7 +31,7 @@ def main() -> None:
         ratio = (
             f"{statistics.median(ours) / statistics.median(theirs):.2f}" if ours and theirs else "-"
         )
-        print(f"{case:<44} {ours_text:>15} {theirs_text:>16} {ratio:>7}")
+        print(f"{case:<{width}} {ours_text:>15} {theirs_text:>16} {ratio:>7}")
     print("(median over rounds; every figure: bytes received / wall time)")
 
 

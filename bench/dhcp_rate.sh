@@ -254,6 +254,10 @@ warm() { # server scenario: until the server answers the last registered MACs (v
 declare -A last_best=()
 best_rate=0
 
+summary() { # perfdhcp output, seconds of sending: rate and loss for the log
+  "$PY" bench/dhcp_results.py summary "$1" --seconds "$2"
+}
+
 search() { # server scenario round: the highest passing rate -> best_rate; records it
   local server=$1 scenario=$2 round=$3 probe rate lo=0 hi=0 factor out verdict best_out="" limit=none
   rate=${last_best[$server/$scenario]:-$START_RATE}
@@ -267,7 +271,7 @@ search() { # server scenario round: the highest passing rate -> best_rate; recor
     # shellcheck disable=SC2086
     perf "$server" "$rate" "$PROBE_SECONDS" "$out" $macs
     verdict=$("$PY" bench/dhcp_results.py judge "$out" --offered "$rate" --seconds "$PROBE_SECONDS")
-    log "  $server $scenario round $round: $rate/s $verdict ($(grep -m1 '^Rate' "$out" || echo 'no report'))"
+    log "  $server $scenario round $round: $rate/s $verdict ($(summary "$out" "$PROBE_SECONDS"))"
     if [ "$verdict" = pass ]; then
       lo=$rate; best_out=$out
     else
@@ -305,7 +309,7 @@ equal_load() { # server scenario round rate
   perf "$1" "$4" "$EQUAL_SECONDS" "$out" $macs
   "$PY" bench/dhcp_results.py record "$out" "$results" --scenario "$2" --server "$1" \
     --round "$3" --kind equal --offered "$4" --seconds "$EQUAL_SECONDS"
-  log "  $1 $2 round $3 equal load $4/s: $(grep -m1 '^Rate' "$out" || echo 'no report')"
+  log "  $1 $2 round $3 equal load $4/s: $(summary "$out" "$EQUAL_SECONDS")"
 }
 
 profile_metalnet() { # scenario rate: py-spy on metalnet under load, summary in the log
@@ -325,7 +329,7 @@ profile_metalnet() { # scenario rate: py-spy on metalnet under load, summary in 
     {
       echo
       echo "py-spy, metalnet at $2/s offered, $1 (raw stacks: /tmp/metalnet-dhcp-profile-$1.raw;"
-      echo "perfdhcp: $(grep -m1 '^Rate' "$work/profile.perf.out" || echo 'no report'))"
+      echo "perfdhcp: $(summary "$work/profile.perf.out" 12))"
       "$PY" bench/dhcp_results.py profile "$out"
     } >>"$work/profiles.txt"
   fi

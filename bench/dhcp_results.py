@@ -78,6 +78,14 @@ class Report:
         generator, not the server, was the limit."""
         return self.stages["DISCOVER-OFFER"].sent / (offered * self.seconds)
 
+    def summary(self) -> str:
+        """The rate and the loss, in words for the bench log (not perfdhcp's Rate line,
+        which divides by the exit wait too)."""
+        if not self.stages["DISCOVER-OFFER"].sent:
+            return "no report"
+        lost = max(s.loss for s in self.stages.values()) * 100
+        return f"{self.rate:,.0f} ACK/s received, {lost:.2f} % lost"
+
     def verdict(self, offered: float) -> str:
         if self.passes(offered):
             return "pass"
@@ -272,6 +280,9 @@ def main() -> None:
     r.add_argument("--seconds", type=float, required=True)
     r.add_argument("--limited-by", default="none",
                    help="max runs: the verdict of the lowest failing probe")
+    s = sub.add_parser("summary")
+    s.add_argument("output", type=Path)
+    s.add_argument("--seconds", type=float, required=True)
     t = sub.add_parser("table")
     t.add_argument("results", type=Path)
     p = sub.add_parser("profile")
@@ -287,6 +298,8 @@ def main() -> None:
             "kind": args.kind, "offered": args.offered, "seconds": args.seconds,
             "limited_by": args.limited_by,
             "server_overflow": server_drops, "perfdhcp_overflow": client_drops})
+    elif args.command == "summary":
+        print(parse(args.output, args.seconds).summary())
     elif args.command == "profile":
         profile(args.raw)
     else:

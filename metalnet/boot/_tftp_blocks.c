@@ -82,24 +82,28 @@ static int ms_until(int64_t deadline)
     return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
-/* Wait until the socket can take a datagram, the deadline passes or stop_fd is readable. */
-static enum step wait_writable(BlockSender *s, int64_t deadline, int stop_fd, Outcome *out)
+/* What waiting on the socket came to; ENDED when stopped or poll failed (the event is set). */
+enum wait { READY, TIMED_OUT, ENDED };
+
+/* Wait for `events` on the socket until the deadline, or until stop_fd is readable. */
+static enum wait wait_socket(BlockSender *s, short events, int64_t deadline, int stop_fd,
+                             Outcome *out)
 {
     for (;;) {
-        struct pollfd fds[2] = {{s->sock, POLLOUT, 0}, {stop_fd, POLLIN, 0}};
+        struct pollfd fds[2] = {{s->sock, events, 0}, {stop_fd, POLLIN, 0}};
         int ready = poll(fds, 2, ms_until(deadline));
         if (ready < 0 && errno == EINTR)
             continue;
         if (ready < 0) {
             out->event = SOCKET_FAILED;
             out->error = errno;
-            return DONE;
+            return ENDED;
         }
         if (fds[1].revents) {
             out->event = STOPPED;
-            return DONE;
+            return ENDED;
         }
-        return fds[0].revents ? GO_ON : BLOCKED;
+        return fds[0].revents ? READY : TIMED_OUT;
     }
 }
 
@@ -139,9 +143,9 @@ static enum step send_block(BlockSender *s, int64_t block, int64_t deadline, int
             out->error = errno;
             return DONE;
         }
-        enum step waited = wait_writable(s, deadline, stop_fd, out);
-        if (waited != GO_ON)
-            return waited;
+        enum wait waited = wait_socket(s, POLLOUT, deadline, stop_fd, out);
+        if (waited != READY)
+            return waited == ENDED ? DONE : BLOCKED;
     }
     if (block <= s->highest_sent)
         s->retransmits++;
@@ -205,23 +209,11 @@ static void pump(BlockSender *s, double timeout, int stop_fd, Outcome *out)
     if (!s->awaiting_oack && send_due(s, deadline, stop_fd, out) == DONE)
         return;
     for (;;) {
-        struct pollfd fds[2] = {{s->sock, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-        int ready = poll(fds, 2, ms_until(deadline));
-        if (ready < 0 && errno == EINTR)
-            continue;
-        if (ready < 0) {
-            out->event = SOCKET_FAILED;
-            out->error = errno;
-            return;
-        }
-        if (ready == 0) {
+        enum wait waited = wait_socket(s, POLLIN, deadline, stop_fd, out);
+        if (waited == TIMED_OUT)
             out->event = TIMEOUT;
+        if (waited != READY)
             return;
-        }
-        if (fds[1].revents) {
-            out->event = STOPPED;
-            return;
-        }
         ssize_t n = recv(s->sock, out->datagram, RECV_SIZE, MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)

@@ -70,7 +70,8 @@ class LocalRunner:
                 log.error("tftp: a transfer crashed", exc_info=task.exception())
                 status, reason = Status.FAILED, "internal error"
             else:
-                status, reason = task.result().status, task.result().reason
+                transfer = task.result()
+                status, reason = transfer.status, transfer.reason
             finish(Report(status, reason, counters))
 
         task.add_done_callback(ended)

@@ -50,14 +50,6 @@ class ChangeFeed:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.max(t.changes.c.revision))).scalar() or 0)
 
-    def latest_of(self, resource_ids: Sequence[str]) -> int:
-        """The revision of the newest change of any of ``resource_ids`` (0 if none)."""
-        statement = select(func.max(t.changes.c.revision)).where(
-            t.changes.c.resource_id.in_(list(resource_ids))
-        )
-        with self.engine.connect() as connection:
-            return int(connection.execute(statement).scalar() or 0)
-
     def latest_by_resource(self, resource_ids: Sequence[str]) -> dict[str, int]:
         """The revision of the newest change of each of ``resource_ids`` that has one."""
         changes = t.changes

@@ -403,5 +403,6 @@ def test_latest_change_of_many_resources_at_once(store_backend):
             uow.commit()
     asked = [str(uuid.uuid4()) for _ in range(1_200)] + changed
     latest = store_backend.feed.latest_by_resource(asked)
-    assert latest == {rid: store_backend.feed.latest_of([rid]) for rid in changed}
+    newest = {c.resource_id: c.revision for c in store_backend.feed.changes_since(0)}
+    assert latest == {rid: newest[rid] for rid in changed}
     assert latest[changed[0]] > latest[changed[2]] > latest[changed[1]] > 0

@@ -85,12 +85,12 @@ def make() -> Iterator[Callable[..., Link]]:
     links: list[Link] = []
 
     def make(
-        content: bytes,
+        content: bytes | OpenedFile,
         options: Options = (),
         config: TftpConfig | None = None,
         size: int | None = None,
     ) -> Link:
-        file = OpenedFile.of_bytes(content)
+        file = content if isinstance(content, OpenedFile) else OpenedFile.of_bytes(content)
         if size is not None:
             file = OpenedFile(file.stream, size)
         links.append(Link(file, options, config or TftpConfig(max_retries=3)))
@@ -325,17 +325,8 @@ def test_file_that_cannot_be_read_fails_with_an_error_packet(
     path = os.path.join(tmp_path, "f")
     with open(path, "wb") as f:
         f.write(b"x" * 100)
-    link = make(b"")
     write_only = os.fdopen(os.open(path, os.O_WRONLY), "wb", buffering=0)
-    link.file.close()
-    link.file = OpenedFile(write_only, 100)
-    link.transfer = Transfer(
-        link.server,
-        link.file,
-        negotiate(RRQ("f", Mode.OCTET, ()), 100, TftpConfig()),
-        TftpConfig(),
-        link.counters,
-    )
+    link = make(OpenedFile(write_only, 100))
     link.start()
     assert link.transfer.status is Status.FAILED
     assert link.transfer.reason == "read failed: Bad file descriptor"
